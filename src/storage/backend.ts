@@ -1,0 +1,149 @@
+/**
+ * The StorageBackend contract (DESIGN §3). The S3 layer validates names and parameters, applies
+ * the bucket-mode policy and shapes responses; a backend only stores and retrieves. Every backend
+ * passes `test/contract/storage-contract.ts`.
+ *
+ * Errors: backends MUST throw `S3Error` with a code from this closed set — NoSuchBucket, NoSuchKey,
+ * NoSuchUpload, BucketAlreadyOwnedByYou, BucketNotEmpty, PreconditionFailed, InvalidArgument,
+ * KeyTooLongError, InvalidPart, InsufficientStorage, NotImplemented, InternalError — and MUST
+ * NOT return null/undefined for "not found".
+ */
+import type { Readable } from 'node:stream';
+import type { Checksums, ObjectBody } from '../s3/body.js';
+
+/** Standard headers stored with an object and returned on GET/HEAD. */
+export interface ObjectHeaders {
+  contentType?: string;
+  contentEncoding?: string;
+  contentDisposition?: string;
+  contentLanguage?: string;
+  cacheControl?: string;
+  /** The raw `Expires` header value, stored as sent. */
+  expires?: string;
+}
+
+/** How a multipart object's parts lie in it (for GET/HEAD `?partNumber=`). */
+export interface PartLayout {
+  /** Size of each part, in part order. */
+  sizes: number[];
+}
+
+/** Everything known about a stored object. */
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  /** Unquoted ETag: hex MD5, or `md5-of-md5s-N` for multipart objects. */
+  etag: string;
+  lastModified: Date;
+  headers: ObjectHeaders;
+  /** User metadata, names lower-cased without the `x-amz-meta-` prefix. */
+  metadata: Record<string, string>;
+  checksums: Checksums;
+  /** FULL_OBJECT for single PUTs and full-object multipart checksums; COMPOSITE for `xxx-N` values. */
+  checksumType?: 'FULL_OBJECT' | 'COMPOSITE';
+  storageClass: 'STANDARD';
+  parts?: PartLayout;
+}
+
+export interface BucketInfo {
+  name: string;
+  creationDate: Date;
+}
+
+/** An inclusive byte range, already resolved against the object size by the S3 layer. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * A check run by the backend against the current object (undefined when absent) atomically with
+ * the commit of a write: it throws (e.g. PreconditionFailed) to refuse the write. This is how
+ * `If-None-Match: *` / `If-Match` stay race-free between concurrent writers.
+ */
+export type WritePrecondition = (current: ObjectInfo | undefined) => void;
+
+export interface PutOptions {
+  headers: ObjectHeaders;
+  metadata: Record<string, string>;
+  /** The object's declared size when known (Content-Length / x-amz-decoded-content-length). */
+  size?: number;
+  precondition?: WritePrecondition;
+  signal?: AbortSignal;
+}
+
+export interface CopyOptions {
+  /** REPLACE semantics when set: these headers/metadata replace the source's. COPY otherwise. */
+  replace?: { headers: ObjectHeaders; metadata: Record<string, string> };
+  /** Checked against the source object before copying (x-amz-copy-source-if-*); throws to refuse. */
+  sourcePrecondition?: (source: ObjectInfo) => void;
+  /** Checked against the destination at commit, as for PutOptions.precondition. */
+  precondition?: WritePrecondition;
+  signal?: AbortSignal;
+}
+
+export interface ListOptions {
+  prefix: string;
+  /** Empty string: no delimiter. */
+  delimiter: string;
+  /** Exclusive lower bound: only keys (and prefixes) strictly greater than this are returned. */
+  after: string;
+  /** 0..1000; objects and common prefixes together. */
+  maxKeys: number;
+}
+
+export interface ListPage {
+  objects: ObjectInfo[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+  /**
+   * When truncated: the last key or common prefix returned; passing it back as `after` continues
+   * the listing without repeating anything (a common prefix as `after` skips every key under it).
+   */
+  nextAfter?: string;
+}
+
+/** A storage backend (local directory, Drime Cloud, ...). All methods are async and may run concurrently. */
+export interface StorageBackend {
+  /** Short name for logs and the banner ("local", "drime"). */
+  readonly kind: string;
+
+  /** Buckets sorted by name. */
+  listBuckets(): Promise<BucketInfo[]>;
+  /** MUST throw BucketAlreadyOwnedByYou when the bucket exists. */
+  createBucket(bucket: string): Promise<void>;
+  /** MUST throw NoSuchBucket when absent. */
+  headBucket(bucket: string): Promise<BucketInfo>;
+  /** MUST throw BucketNotEmpty when it holds any object or multipart upload; never recursive. */
+  deleteBucket(bucket: string): Promise<void>;
+
+  /** MUST throw NoSuchBucket / NoSuchKey. */
+  headObject(bucket: string, key: string): Promise<ObjectInfo>;
+  /**
+   * The object's bytes, or the given inclusive range of them. The caller consumes or destroys
+   * `body`; the backend releases its handles when it ends or is destroyed.
+   */
+  getObject(
+    bucket: string,
+    key: string,
+    opts?: { range?: ByteRange; signal?: AbortSignal },
+  ): Promise<{ info: ObjectInfo; body: Readable }>;
+  /**
+   * Stores `body` under `key`, replacing any previous object only after the body ended cleanly
+   * (all digests verified). On any error or abort the previous object stays and no temp data is left.
+   */
+  putObject(bucket: string, key: string, body: ObjectBody, opts: PutOptions): Promise<ObjectInfo>;
+  /** Succeeds when the key is absent (S3 answers 204 either way); NoSuchBucket when the bucket is. */
+  deleteObject(bucket: string, key: string): Promise<void>;
+  /** Server-side copy, streamed; the destination may equal the source (metadata REPLACE). */
+  copyObject(
+    src: { bucket: string; key: string },
+    dst: { bucket: string; key: string },
+    opts: CopyOptions,
+  ): Promise<ObjectInfo>;
+  /** One page of a listing in UTF-8 byte order of keys. */
+  listObjects(bucket: string, opts: ListOptions): Promise<ListPage>;
+
+  /** Releases files, database handles and timers. */
+  close(): Promise<void>;
+}
