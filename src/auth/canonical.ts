@@ -1,0 +1,226 @@
+/**
+ * The request as the signers see it: raw path, raw query parameters, raw header values, and the
+ * S3 flavour of SigV4 URI encoding.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** One query parameter as sent: raw (still percent-encoded) and decoded forms. */
+export interface QueryParam {
+  rawKey: string;
+  /** null when the parameter had no `=` at all (`?acl`). */
+  rawValue: string | null;
+  key: string;
+  value: string;
+}
+
+/** The parts of a request that signatures cover. */
+export interface RequestView {
+  method: string;
+  /** The raw path exactly as received (never decoded). */
+  path: string;
+  /** The raw query (without `?`), '' when none. */
+  rawQuery: string;
+  params: QueryParam[];
+  /** Lower-case header name -> values in the order received (from rawHeaders). */
+  rawHeaderValues: Map<string, string[]>;
+  headers: IncomingHttpHeaders;
+}
+
+const HEX = '0123456789ABCDEF';
+
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  return -1;
+}
+
+/** Bytes of a raw URL component. Node hands the request-target over as latin1 (one char per byte). */
+function rawBytes(s: string): Buffer {
+  // eslint-disable-next-line no-control-regex
+  return Buffer.from(s, /[^\x00-\xff]/.test(s) ? 'utf8' : 'latin1');
+}
+
+/**
+ * Percent-decodes `s` into bytes. `+` stays `+` (S3 SigV4 does not treat it as a space); a `%` not
+ * followed by two hex digits is kept literally.
+ */
+export function percentDecodeBytes(s: string): Buffer {
+  if (!s.includes('%')) return rawBytes(s);
+  const src = rawBytes(s);
+  const out = Buffer.allocUnsafe(src.length);
+  let j = 0;
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i]!;
+    if (c === 0x25 && i + 2 < src.length) {
+      const h = hexValue(src[i + 1]!);
+      const l = hexValue(src[i + 2]!);
+      if (h >= 0 && l >= 0) {
+        out[j++] = (h << 4) | l;
+        i += 2;
+        continue;
+      }
+    }
+    out[j++] = c;
+  }
+  return out.subarray(0, j);
+}
+
+/** Percent-decodes `s` to a UTF-8 string (`+` kept literally). */
+export function percentDecode(s: string): string {
+  return percentDecodeBytes(s).toString('utf8');
+}
+
+function isUnreserved(c: number): boolean {
+  return (
+    (c >= 0x41 && c <= 0x5a) || // A-Z
+    (c >= 0x61 && c <= 0x7a) || // a-z
+    (c >= 0x30 && c <= 0x39) || // 0-9
+    c === 0x2d || // -
+    c === 0x2e || // .
+    c === 0x5f || // _
+    c === 0x7e // ~
+  );
+}
+
+/** SigV4 URI encoding: every byte except `A-Za-z0-9-._~` becomes `%XX` (upper-case hex). */
+export function uriEncodeBytes(bytes: Uint8Array): string {
+  let out = '';
+  for (const c of bytes) {
+    out += isUnreserved(c) ? String.fromCharCode(c) : '%' + HEX[c >> 4]! + HEX[c & 15]!;
+  }
+  return out;
+}
+
+/** SigV4 URI encoding of a string's UTF-8 bytes. */
+export function uriEncode(s: string): string {
+  return uriEncodeBytes(Buffer.from(s, 'utf8'));
+}
+
+/** Decodes a raw URL component once and re-encodes it with the SigV4 rules. */
+export function normalizeComponent(raw: string): string {
+  // Fast path: already in canonical form.
+  if (/^[A-Za-z0-9\-._~]*$/.test(raw)) return raw;
+  return uriEncodeBytes(percentDecodeBytes(raw));
+}
+
+/**
+ * The SigV4 canonical URI for S3: the raw path, each `/`-separated segment decoded once and
+ * re-encoded (S3 does not collapse `//`, `.` or `..`, and a `%2F` inside a segment stays `%2F`).
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html
+ */
+export function canonicalUri(rawPath: string): string {
+  if (rawPath === '') return '/';
+  return rawPath.split('/').map(normalizeComponent).join('/');
+}
+
+/**
+ * The SigV4 canonical query string: every parameter (minus `exclude`), key and value decoded once
+ * and re-encoded, sorted by key then value, `k=` for an empty or missing value.
+ */
+export function canonicalQuery(params: readonly QueryParam[], exclude?: string): string {
+  const pairs: [string, string][] = [];
+  for (const p of params) {
+    if (exclude !== undefined && p.key === exclude) continue;
+    pairs.push([normalizeComponent(p.rawKey), normalizeComponent(p.rawValue ?? '')]);
+  }
+  pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+  return pairs.map(([k, v]) => `${k}=${v}`).join('&');
+}
+
+/** Splits a raw query into parameters (empty components, as in `a=1&&b`, are skipped). */
+export function parseQuery(rawQuery: string): QueryParam[] {
+  const out: QueryParam[] = [];
+  if (rawQuery === '') return out;
+  for (const part of rawQuery.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const rawKey = eq < 0 ? part : part.slice(0, eq);
+    const rawValue = eq < 0 ? null : part.slice(eq + 1);
+    out.push({
+      rawKey,
+      rawValue,
+      key: percentDecode(rawKey),
+      value: rawValue === null ? '' : percentDecode(rawValue),
+    });
+  }
+  return out;
+}
+
+/** Splits a request-target into raw path and raw query (an absolute-form target loses its authority). */
+export function splitUrl(url: string): { path: string; rawQuery: string } {
+  let target = url;
+  const scheme = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(target);
+  if (scheme) target = target.slice(scheme[0].length);
+  const hash = target.indexOf('#');
+  if (hash >= 0) target = target.slice(0, hash);
+  const q = target.indexOf('?');
+  const path = q < 0 ? target : target.slice(0, q);
+  return { path: path === '' ? '/' : path, rawQuery: q < 0 ? '' : target.slice(q + 1) };
+}
+
+/** Groups Node's rawHeaders by lower-case name, values in the order received. */
+export function rawHeaderMap(
+  rawHeaders: readonly string[],
+  headers: IncomingHttpHeaders,
+): Map<string, string[]> {
+  const map = new Map<string, string[]>();
+  if (rawHeaders.length >= 2) {
+    for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+      const name = rawHeaders[i]!.toLowerCase();
+      const list = map.get(name);
+      if (list) list.push(rawHeaders[i + 1]!);
+      else map.set(name, [rawHeaders[i + 1]!]);
+    }
+    return map;
+  }
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    map.set(name.toLowerCase(), Array.isArray(value) ? [...value] : [value]);
+  }
+  return map;
+}
+
+/** Builds the RequestView of a request. */
+export function requestView(
+  method: string,
+  url: string,
+  headers: IncomingHttpHeaders,
+  rawHeaders: readonly string[],
+): RequestView {
+  const { path, rawQuery } = splitUrl(url);
+  return {
+    method,
+    path,
+    rawQuery,
+    params: parseQuery(rawQuery),
+    rawHeaderValues: rawHeaderMap(rawHeaders, headers),
+    headers,
+  };
+}
+
+/** First value of a query parameter by exact (case-sensitive) decoded name. */
+export function queryValue(view: RequestView, key: string): string | undefined {
+  for (const p of view.params) if (p.key === key) return p.value;
+  return undefined;
+}
+
+/** A header as one string: repeated headers joined with ',' (Node's parsed view as fallback). */
+export function headerValue(view: RequestView, name: string): string | undefined {
+  const raw = view.rawHeaderValues.get(name);
+  if (raw) return raw.join(',');
+  const v = view.headers[name];
+  return Array.isArray(v) ? v.join(',') : v;
+}
+
+/**
+ * SigV4 canonical header value: values trimmed, inner whitespace runs folded to one space,
+ * repeated headers joined with ',' in the order received.
+ */
+export function canonicalHeaderValue(view: RequestView, name: string): string {
+  const values = view.rawHeaderValues.get(name);
+  if (values) return values.map((v) => v.trim().replace(/\s+/g, ' ')).join(',');
+  const v = view.headers[name];
+  if (v === undefined) return '';
+  return (Array.isArray(v) ? v : [v]).map((x) => x.trim().replace(/\s+/g, ' ')).join(',');
+}
