@@ -1,0 +1,76 @@
+/**
+ * Schema of the local index (`<data>/.s3local/index.sqlite`) as an ordered list of migrations.
+ * `PRAGMA user_version` records how many have been applied; each runs in its own transaction
+ * together with the version bump, so a crash never leaves a half-migrated index.
+ *
+ * Keys are TEXT with the BINARY collation: SQLite compares TEXT in a UTF-8 database with memcmp,
+ * which is the UTF-8 byte order S3 lists in.
+ *
+ * Reserved for later migrations (documented in docs/on-disk-format.md, not created yet):
+ *   - `object_versions(bucket, key, version_id, ...)` for noncurrent versions and delete markers,
+ *     whose bytes will live under `.s3local/versions/`; the current version stays in `objects`;
+ *   - `multipart_uploads(upload_id PRIMARY KEY, bucket, key, initiated, headers, metadata, ...)`
+ *     and `multipart_parts(upload_id, part_number, size, etag, checksums, ...)`, with the part
+ *     bytes under `.s3local/uploads/<uploadId>/`.
+ */
+import type Database from 'better-sqlite3';
+
+/** One schema step. Versions are 1, 2, 3 ... in order. */
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+/** Every migration, oldest first. Append only; never edit one that has shipped. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'buckets and current objects',
+    sql: `
+      CREATE TABLE buckets (
+        name        TEXT NOT NULL COLLATE BINARY PRIMARY KEY,
+        created_at  INTEGER NOT NULL              -- ms since the epoch
+      ) WITHOUT ROWID;
+
+      CREATE TABLE objects (
+        bucket        TEXT NOT NULL COLLATE BINARY,
+        key           TEXT NOT NULL COLLATE BINARY,
+        path          TEXT NOT NULL,              -- file path relative to the bucket directory
+        size          INTEGER NOT NULL,
+        etag          TEXT NOT NULL,              -- unquoted
+        mtime_ns      INTEGER NOT NULL,           -- file mtime at commit, to detect outside changes
+        last_modified INTEGER NOT NULL,           -- ms since the epoch
+        headers       TEXT NOT NULL DEFAULT '{}', -- JSON ObjectHeaders
+        metadata      TEXT NOT NULL DEFAULT '{}', -- JSON user metadata
+        checksums     TEXT NOT NULL DEFAULT '{}', -- JSON Checksums
+        checksum_type TEXT,                       -- FULL_OBJECT | COMPOSITE | NULL
+        parts         TEXT,                       -- JSON PartLayout for multipart objects
+        PRIMARY KEY (bucket, key)
+      ) WITHOUT ROWID;
+    `,
+  },
+];
+
+/** The schema version this build writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Applies the pending migrations. Throws when the index was written by a newer s3local (a higher
+ * user_version), rather than guessing at a schema it does not know.
+ */
+export function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new Error(
+      `the index ${db.name} has schema version ${current}, newer than this s3local supports (${SCHEMA_VERSION})`,
+    );
+  }
+  for (const migration of MIGRATIONS) {
+    if (migration.version <= current) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${migration.version}`);
+    })();
+  }
+}

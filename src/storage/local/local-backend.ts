@@ -1,0 +1,584 @@
+/**
+ * The local storage backend: each object is a plain file at its key's path under
+ * `<data>/<bucket>/`, metadata and listings come from the SQLite index in `<data>/.s3local/`.
+ * Layout and mapping: docs/on-disk-format.md (DESIGN §4).
+ *
+ * Writes stream into `.s3local/tmp/`, are fsynced, then — under an in-process lock per key — the
+ * write precondition runs, the file is renamed into place, its directory fsynced and the index
+ * row committed (synchronous=FULL), all before the call resolves. One process per data directory.
+ */
+import { randomBytes } from 'node:crypto';
+import { constants as fsConstants, type BigIntStats } from 'node:fs';
+import {
+  chmod,
+  copyFile,
+  link,
+  mkdir,
+  open,
+  readdir,
+  rm,
+  stat,
+  unlink,
+  type FileHandle,
+} from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { addAbortSignal, Readable } from 'node:stream';
+import type Database from 'better-sqlite3';
+import type { ObjectBody } from '../../s3/body.js';
+import { S3Error } from '../../s3/errors.js';
+import { openIndexDatabase } from '../../index/index-db.js';
+import { encodeJsonColumns, ObjectIndex, rowToInfo, type ObjectRow } from '../../index/object-index.js';
+import type {
+  BucketInfo,
+  ByteRange,
+  CopyOptions,
+  ListOptions,
+  ListPage,
+  ObjectInfo,
+  PutOptions,
+  StorageBackend,
+  WritePrecondition,
+} from '../backend.js';
+import { collectListPage } from '../listing.js';
+import { isValidBucketName } from './bucket-dirs.js';
+import {
+  containsFile,
+  DIR_MODE,
+  errnoOf,
+  FILE_MODE,
+  fsyncDir,
+  hashFile,
+  mapStorageError,
+  pruneEmptyDirs,
+  removeEmptyTree,
+  syncFile,
+  unlinkQuiet,
+  writeDurableFile,
+  type WrittenFile,
+} from './fs-ops.js';
+import { candidatePaths, keyToPath, pathToKey, selfPath } from './key-path.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import { placeFile, type PlacementContext } from './placement.js';
+
+/** Options of {@link LocalBackend.open}. */
+export interface LocalBackendOptions {
+  /** The data directory (`--path`); created (mode 0700) when missing. */
+  path: string;
+}
+
+/** Name of the s3local directory inside the data directory. */
+export const META_DIR = '.s3local';
+
+/** Errors meaning "there is no regular file at this path". */
+const MISSING = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
+
+/** The object's fields other than its place and bucket/key, for a commit. */
+type RowContent = Omit<ObjectRow, 'bucket' | 'key' | 'path' | 'mtimeNs' | 'size'>;
+
+function ignore(): void {}
+
+function sameFile(row: ObjectRow, st: BigIntStats): boolean {
+  return st.isFile() && Number(st.size) === row.size && Number(st.mtimeNs) === Number(row.mtimeNs);
+}
+
+/** A local directory as a StorageBackend. */
+export class LocalBackend implements StorageBackend {
+  readonly kind = 'local';
+  /** Absolute path of the data directory. */
+  readonly root: string;
+  /** Absolute path of `<data>/.s3local/tmp`. */
+  readonly tmpDir: string;
+  readonly #db: Database.Database;
+  readonly #index: ObjectIndex;
+  readonly #locks = new KeyedMutex();
+  readonly #ctx: PlacementContext;
+  readonly #tmpPrefix = randomBytes(6).toString('hex');
+  #tmpCounter = 0;
+
+  private constructor(root: string, db: Database.Database) {
+    this.root = root;
+    this.tmpDir = join(root, META_DIR, 'tmp');
+    this.#db = db;
+    this.#index = new ObjectIndex(db);
+    this.#ctx = {
+      index: this.#index,
+      locks: this.#locks,
+      bucketDir: (bucket) => this.#bucketDir(bucket),
+      lockName: (bucket, key) => `${bucket}\0${key}`,
+    };
+  }
+
+  /**
+   * Opens the store at `opts.path`: creates the directories (0700), removes stale temp files,
+   * opens and migrates the index, and reconciles buckets with the directories on disk (a
+   * directory with a valid bucket name is a bucket; a bucket whose directory is gone is
+   * forgotten with its object rows).
+   */
+  static async open(opts: LocalBackendOptions): Promise<LocalBackend> {
+    const root = resolve(opts.path);
+    const meta = join(root, META_DIR);
+    await mkdir(root, { recursive: true, mode: DIR_MODE });
+    for (const dir of [meta, join(meta, 'tmp'), join(meta, 'uploads')]) {
+      await mkdir(dir, { recursive: true, mode: DIR_MODE });
+    }
+    // Anything in tmp/ is an interrupted write of a previous run.
+    for (const name of await readdir(join(meta, 'tmp'))) {
+      await rm(join(meta, 'tmp', name), { recursive: true, force: true });
+    }
+    const db = openIndexDatabase(join(meta, 'index.sqlite'));
+    const backend = new LocalBackend(root, db);
+    try {
+      await backend.#reconcileBuckets();
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    return backend;
+  }
+
+  async #reconcileBuckets(): Promise<void> {
+    const onDisk = new Set<string>();
+    for (const entry of await readdir(this.root, { withFileTypes: true })) {
+      if (entry.name.startsWith('.') || !isValidBucketName(entry.name)) continue;
+      const st = await stat(join(this.root, entry.name)).catch(() => undefined);
+      if (!st?.isDirectory()) continue;
+      onDisk.add(entry.name);
+      this.#index.insertBucket(entry.name, Math.floor(st.birthtimeMs || st.mtimeMs));
+    }
+    for (const bucket of this.#index.listBuckets()) {
+      if (!onDisk.has(bucket.name)) this.#index.forgetBucket(bucket.name);
+    }
+  }
+
+  #bucketDir(bucket: string): string {
+    return join(this.root, bucket);
+  }
+
+  #abs(bucket: string, rel: string): string {
+    return join(this.root, bucket, rel);
+  }
+
+  #tempPath(): string {
+    return join(this.tmpDir, `${this.#tmpPrefix}-${(++this.#tmpCounter).toString(36)}`);
+  }
+
+  /** The bucket's row; NoSuchBucket when absent (or when the name could never be a bucket). */
+  #requireBucket(bucket: string): BucketInfo {
+    const info = isValidBucketName(bucket) ? this.#index.getBucket(bucket) : undefined;
+    if (info === undefined) throw new S3Error('NoSuchBucket', undefined, { BucketName: bucket });
+    return info;
+  }
+
+  // ---- buckets ---------------------------------------------------------------------------
+
+  listBuckets(): Promise<BucketInfo[]> {
+    return Promise.resolve(this.#index.listBuckets());
+  }
+
+  async createBucket(bucket: string): Promise<void> {
+    if (!isValidBucketName(bucket)) {
+      throw new S3Error('InvalidArgument', `Invalid bucket name: ${bucket}`, {
+        ArgumentName: 'bucket',
+        ArgumentValue: bucket,
+      });
+    }
+    const exists = () => new S3Error('BucketAlreadyOwnedByYou', undefined, { BucketName: bucket });
+    if (this.#index.getBucket(bucket) !== undefined) throw exists();
+    try {
+      await mkdir(this.#bucketDir(bucket), DIR_MODE);
+    } catch (err) {
+      if (errnoOf(err) !== 'EEXIST') throw mapStorageError(err);
+      const st = await stat(this.#bucketDir(bucket));
+      if (!st.isDirectory())
+        throw new S3Error('InternalError', 'a file is in the way of the bucket directory');
+    }
+    await fsyncDir(this.root);
+    if (!this.#index.insertBucket(bucket, Date.now())) throw exists();
+  }
+
+  headBucket(bucket: string): Promise<BucketInfo> {
+    return Promise.resolve().then(() => this.#requireBucket(bucket));
+  }
+
+  async deleteBucket(bucket: string): Promise<void> {
+    this.#requireBucket(bucket);
+    const notEmpty = () => new S3Error('BucketNotEmpty', undefined, { BucketName: bucket });
+    if (this.#index.hasObjects(bucket)) throw notEmpty();
+    const dir = this.#bucketDir(bucket);
+    // Files not (yet) in the index still count: never delete data recursively.
+    if (await containsFile(dir)) throw notEmpty();
+    if (!this.#index.deleteBucketIfEmpty(bucket)) throw notEmpty();
+    await removeEmptyTree(dir);
+    await fsyncDir(this.root);
+  }
+
+  // ---- reads -----------------------------------------------------------------------------
+
+  async headObject(bucket: string, key: string): Promise<ObjectInfo> {
+    this.#requireBucket(bucket);
+    const { row } = await this.#locate(bucket, key, false);
+    return rowToInfo(row);
+  }
+
+  async getObject(
+    bucket: string,
+    key: string,
+    opts: { range?: ByteRange; signal?: AbortSignal } = {},
+  ): Promise<{ info: ObjectInfo; body: Readable }> {
+    this.#requireBucket(bucket);
+    opts.signal?.throwIfAborted();
+    const { row, fh } = await this.#locate(bucket, key, true);
+    const info = rowToInfo(row);
+    const start = opts.range?.start ?? 0;
+    const end = opts.range?.end ?? info.size - 1;
+    let body: Readable;
+    if (end < start || fh === undefined) {
+      await fh?.close();
+      body = Readable.from([]);
+    } else {
+      const highWaterMark = end - start >= 1 << 20 ? 1 << 20 : 64 * 1024;
+      body = fh.createReadStream({ start, end, highWaterMark });
+    }
+    if (opts.signal) addAbortSignal(opts.signal, body);
+    return { info, body };
+  }
+
+  /**
+   * The object's row, checked against its file (exists, same size and mtime as committed); with
+   * `openFile`, the file opened (the check is then on the open handle, so the bytes read are the
+   * bytes the row describes). A mismatch first waits for a write in flight on the key, then
+   * reconciles the row with the disk: file moved, changed or gone behind the server's back.
+   */
+  async #locate(
+    bucket: string,
+    key: string,
+    openFile: boolean,
+  ): Promise<{ row: ObjectRow; fh?: FileHandle }> {
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const row = this.#index.getObject(bucket, key);
+      if (row === undefined) throw new S3Error('NoSuchKey', undefined, { Key: key });
+      const abs = this.#abs(bucket, row.path);
+      let fh: FileHandle | undefined;
+      try {
+        let st: BigIntStats;
+        if (openFile) {
+          fh = await open(abs, 'r');
+          st = await fh.stat({ bigint: true });
+        } else {
+          st = await stat(abs, { bigint: true });
+        }
+        if (sameFile(row, st)) return fh ? { row, fh } : { row };
+      } catch (err) {
+        if (!MISSING.has(errnoOf(err) ?? '')) {
+          await fh?.close();
+          throw err;
+        }
+      }
+      await fh?.close();
+      const lockName = this.#ctx.lockName(bucket, key);
+      if (attempt === 0 && this.#locks.isLocked(lockName)) {
+        await this.#locks.run(lockName, () => undefined); // a commit or move is in flight
+      } else {
+        await this.#reconcile(bucket, key);
+      }
+    }
+    throw new S3Error('InternalError', 'the object keeps changing on disk');
+  }
+
+  /** Brings the key's row in line with the disk, under the key's lock. */
+  async #reconcile(bucket: string, key: string): Promise<void> {
+    await this.#locks.run(this.#ctx.lockName(bucket, key), async () => {
+      const row = this.#index.getObject(bucket, key);
+      if (row === undefined) return;
+      const places = [row.path, ...candidatePaths(key).filter((p) => p !== row.path)];
+      for (const place of places) {
+        const abs = this.#abs(bucket, place);
+        const st = await stat(abs, { bigint: true }).catch(() => undefined);
+        if (!st?.isFile()) continue;
+        if (sameFile(row, st)) {
+          if (place !== row.path) this.#index.setPath(bucket, key, place); // moved (e.g. an interrupted move)
+          return;
+        }
+        // Changed behind the server's back: describe the bytes that are there now.
+        const { md5, size } = await hashFile(abs);
+        const after = await stat(abs, { bigint: true });
+        if (!sameFile({ ...row, size, mtimeNs: st.mtimeNs }, after)) return; // still changing
+        this.#index.putObject({
+          ...row,
+          path: place,
+          size,
+          etag: md5,
+          mtimeNs: st.mtimeNs,
+          lastModified: Math.floor(Number(st.mtimeNs / 1_000_000n)),
+          checksums: '{}',
+          checksumType: null,
+          parts: null,
+        });
+        return;
+      }
+      this.#index.deleteObject(bucket, key); // the file is gone
+    });
+  }
+
+  // ---- writes ----------------------------------------------------------------------------
+
+  /**
+   * Streams the body to a temp file, then commits it (see the class comment). Throws NoSuchBucket,
+   * InvalidArgument or KeyTooLongError before reading the body, leaving it unread for the caller;
+   * the body's own error (e.g. BadDigest), an AbortError, PreconditionFailed or
+   * InsufficientStorage after it, with the previous object intact and the temp file removed.
+   */
+  async putObject(bucket: string, key: string, body: ObjectBody, opts: PutOptions): Promise<ObjectInfo> {
+    // A small body may fail verification before the pipeline below is attached; the pipeline
+    // still sees the error (the stream is errored), but it must not be an uncaught 'error' event.
+    body.stream.on('error', ignore);
+    // Refused before reading: the body is left unread for the caller to drain or discard
+    // (destroying it could reset the connection before the error response is sent).
+    this.#requireBucket(bucket);
+    const natural = keyToPath(key);
+    const tmp = this.#tempPath();
+    let written: WrittenFile;
+    try {
+      written = await writeDurableFile(tmp, body.stream, opts.signal);
+    } catch (err) {
+      throw mapStorageError(err);
+    }
+    try {
+      const digests = body.digests();
+      const checksums = digests.checksums;
+      const content: RowContent = {
+        etag: digests.md5,
+        lastModified: 0,
+        ...encodeJsonColumns(opts.headers, opts.metadata, checksums),
+        checksumType: Object.keys(checksums).length > 0 ? 'FULL_OBJECT' : null,
+      };
+      return await this.#commit(bucket, key, natural, tmp, written, content, opts.precondition, opts.signal);
+    } catch (err) {
+      await unlinkQuiet(tmp);
+      throw err;
+    }
+  }
+
+  /**
+   * Places the fsynced temp file `tmp` as the object `key` and commits its row, under the key's
+   * lock: precondition, rename, fsync of the directory, index upsert.
+   */
+  async #commit(
+    bucket: string,
+    key: string,
+    natural: string,
+    tmp: string,
+    written: WrittenFile,
+    content: RowContent,
+    precondition: WritePrecondition | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<ObjectInfo> {
+    return this.#locks.run(this.#ctx.lockName(bucket, key), async () => {
+      signal?.throwIfAborted();
+      const current = this.#index.getObject(bucket, key);
+      precondition?.(current && rowToInfo(current));
+      this.#requireBucket(bucket);
+      const path = await placeFile(this.#ctx, bucket, natural, tmp, current?.path);
+      const abs = this.#abs(bucket, path);
+      await fsyncDir(dirname(abs));
+      const row: ObjectRow = {
+        ...content,
+        bucket,
+        key,
+        path,
+        size: written.size,
+        mtimeNs: written.mtimeNs,
+        lastModified: Date.now(),
+      };
+      if (!this.#index.putObject(row)) {
+        // The bucket was deleted while we wrote: do not leave an orphan behind.
+        await unlinkQuiet(abs);
+        await pruneEmptyDirs(this.#bucketDir(bucket), dirname(path));
+        throw new S3Error('NoSuchBucket', undefined, { BucketName: bucket });
+      }
+      if (current !== undefined && current.path !== path && pathToKey(current.path) === key) {
+        await unlinkQuiet(this.#abs(bucket, current.path)).catch(() => undefined);
+      }
+      return rowToInfo(row);
+    });
+  }
+
+  /** Unlinks the file and drops the row; a key that cannot be stored (see key-path) is absent. */
+  async deleteObject(bucket: string, key: string): Promise<void> {
+    this.#requireBucket(bucket);
+    let natural: string;
+    try {
+      natural = keyToPath(key);
+    } catch {
+      return; // a key that cannot be stored does not exist
+    }
+    const root = this.#bucketDir(bucket);
+    const removed = await this.#locks.run(this.#ctx.lockName(bucket, key), async () => {
+      const row = this.#index.getObject(bucket, key);
+      const places = row
+        ? [row.path, ...candidatePaths(key).filter((p) => p !== row.path)]
+        : [natural, selfPath(natural)];
+      let removedFrom: string | undefined;
+      for (const place of places) {
+        try {
+          await unlink(join(root, place));
+          removedFrom = place;
+          break;
+        } catch (err) {
+          const code = errnoOf(err) ?? '';
+          // EISDIR (Linux) / EPERM (macOS): the natural path is a directory; try the self path.
+          const isDir =
+            code === 'EPERM' && (await stat(join(root, place)).catch(() => undefined))?.isDirectory();
+          if (!MISSING.has(code) && !isDir) throw mapStorageError(err);
+        }
+      }
+      if (removedFrom !== undefined) await fsyncDir(dirname(join(root, removedFrom)));
+      if (row) this.#index.deleteObject(bucket, key);
+      return removedFrom;
+    });
+    if (removed !== undefined) await pruneEmptyDirs(root, dirname(removed));
+  }
+
+  /**
+   * Copies the bytes server-side (hard-link snapshot + copy-on-write copy), then commits like a PUT.
+   * The copy keeps the source's ETag and checksums (same bytes); a multipart source becomes a
+   * single-part copy with an MD5 ETag. Copying an object onto itself rewrites only its row (new
+   * LastModified; headers and metadata from `replace`, else unchanged) — rejecting a self-copy
+   * without REPLACE (InvalidRequest) is the S3 layer's job.
+   */
+  async copyObject(
+    src: { bucket: string; key: string },
+    dst: { bucket: string; key: string },
+    opts: CopyOptions,
+  ): Promise<ObjectInfo> {
+    this.#requireBucket(src.bucket);
+    this.#requireBucket(dst.bucket);
+    const natural = keyToPath(dst.key);
+    opts.signal?.throwIfAborted();
+    // Fails early with NoSuchKey, and reconciles a source changed behind the server's back.
+    await this.#locate(src.bucket, src.key, false);
+
+    if (src.bucket === dst.bucket && src.key === dst.key) return this.#copyInPlace(dst.bucket, dst.key, opts);
+
+    const tmp = this.#tempPath();
+    try {
+      const snapshot = await this.#copyBytes(src.bucket, src.key, tmp, opts);
+      opts.signal?.throwIfAborted();
+      let written = await syncFile(tmp);
+      let etag = snapshot.etag;
+      let checksums = snapshot.checksums;
+      let checksumType = snapshot.checksumType;
+      let parts = snapshot.parts;
+      if (snapshot.parts !== null) {
+        // A copy is a single-part object: its ETag is the MD5 of its bytes, and a composite
+        // (per-part) checksum no longer describes it.
+        etag = (await hashFile(tmp)).md5;
+        written = await syncFile(tmp);
+        parts = null;
+        if (checksumType === 'COMPOSITE') {
+          checksums = '{}';
+          checksumType = null;
+        }
+      }
+      const replace = opts.replace;
+      const content: RowContent = {
+        etag,
+        lastModified: 0,
+        headers: replace ? JSON.stringify(replace.headers) : snapshot.headers,
+        metadata: replace ? JSON.stringify(replace.metadata) : snapshot.metadata,
+        checksums,
+        checksumType,
+        parts,
+      };
+      return await this.#commit(
+        dst.bucket,
+        dst.key,
+        natural,
+        tmp,
+        written,
+        content,
+        opts.precondition,
+        opts.signal,
+      );
+    } catch (err) {
+      await unlinkQuiet(tmp);
+      throw mapStorageError(err);
+    }
+  }
+
+  /**
+   * Copies the source's bytes to `tmp` and returns the row they belong to. The file is
+   * hard-linked under the source key's lock (objects are never modified in place, so the link is
+   * a stable snapshot of exactly the row's bytes), then copied with copy-on-write when the file
+   * system supports it. Without hard links, the copy runs under the lock.
+   */
+  async #copyBytes(bucket: string, key: string, tmp: string, opts: CopyOptions): Promise<ObjectRow> {
+    const snap = `${tmp}.src`;
+    let linked = false;
+    let row: ObjectRow | undefined;
+    try {
+      row = await this.#locks.run(this.#ctx.lockName(bucket, key), async () => {
+        const current = this.#index.getObject(bucket, key);
+        if (current === undefined) throw new S3Error('NoSuchKey', undefined, { Key: key });
+        opts.sourcePrecondition?.(rowToInfo(current));
+        const abs = this.#abs(bucket, current.path);
+        try {
+          await link(abs, snap);
+          linked = true;
+        } catch (err) {
+          if (MISSING.has(errnoOf(err) ?? '')) throw new S3Error('NoSuchKey', undefined, { Key: key });
+          await copyFile(abs, tmp, fsConstants.COPYFILE_FICLONE);
+        }
+        return current;
+      });
+      if (linked) await copyFile(snap, tmp, fsConstants.COPYFILE_FICLONE);
+      await chmod(tmp, FILE_MODE); // copyFile gives the copy the source's mode
+      return row;
+    } finally {
+      if (linked) await unlinkQuiet(snap);
+    }
+  }
+
+  /** Self-copy: rewrites the row (metadata, LastModified) without touching the bytes. */
+  async #copyInPlace(bucket: string, key: string, opts: CopyOptions): Promise<ObjectInfo> {
+    return this.#locks.run(this.#ctx.lockName(bucket, key), () => {
+      const current = this.#index.getObject(bucket, key);
+      if (current === undefined) throw new S3Error('NoSuchKey', undefined, { Key: key });
+      const info = rowToInfo(current);
+      opts.sourcePrecondition?.(info);
+      opts.precondition?.(info);
+      const replace = opts.replace;
+      const row: ObjectRow = {
+        ...current,
+        lastModified: Date.now(),
+        headers: replace ? JSON.stringify(replace.headers) : current.headers,
+        metadata: replace ? JSON.stringify(replace.metadata) : current.metadata,
+      };
+      if (!this.#index.putObject(row)) throw new S3Error('NoSuchBucket', undefined, { BucketName: bucket });
+      return rowToInfo(row);
+    });
+  }
+
+  // ---- listing ---------------------------------------------------------------------------
+
+  listObjects(bucket: string, opts: ListOptions): Promise<ListPage> {
+    return Promise.resolve().then(() => {
+      this.#requireBucket(bucket);
+      const page = collectListPage(opts, (from, before, limit) =>
+        this.#index.seekObjects(bucket, from, before, limit),
+      );
+      const result: ListPage = {
+        objects: page.objects.map(rowToInfo),
+        commonPrefixes: page.commonPrefixes,
+        isTruncated: page.isTruncated,
+      };
+      if (page.nextAfter !== undefined) result.nextAfter = page.nextAfter;
+      return result;
+    });
+  }
+
+  close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+    return Promise.resolve();
+  }
+}
