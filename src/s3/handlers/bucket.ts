@@ -1,0 +1,72 @@
+/**
+ * Bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation,
+ * GetBucketVersioning.
+ */
+import { S3Error } from '../errors.js';
+import { readSmallBody } from './read-body.js';
+import { assertBucketAllowed, assertBucketCreationAllowed } from './bucket-mode.js';
+import { DEFAULT_BUCKET, xmlResult, type HandlerContext, type S3Result } from './types.js';
+import { listBucketsXml, locationXml, versioningXml } from '../xml/responses.js';
+import { parseXmlBody } from '../xml/xml.js';
+
+export async function listBuckets(ctx: HandlerContext): Promise<S3Result> {
+  const all = await ctx.backend.listBuckets();
+  const buckets = ctx.settings.allowBucketCreation ? all : all.filter((b) => b.name === DEFAULT_BUCKET);
+  return xmlResult(listBucketsXml(buckets));
+}
+
+/**
+ * CreateBucket. An existing bucket answers 409 BucketAlreadyOwnedByYou, which rclone, awscli and
+ * the SDKs treat as "already there" (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html).
+ * A CreateBucketConfiguration body is accepted; its LocationConstraint must name our region.
+ */
+export async function createBucket(ctx: HandlerContext, bucket: string): Promise<S3Result> {
+  assertBucketCreationAllowed(ctx.settings, bucket);
+  const body = await readSmallBody(ctx.body.stream);
+  if (body.length > 0) {
+    const conf = parseXmlBody(body, 'CreateBucketConfiguration');
+    const location = conf['LocationConstraint'];
+    if (typeof location === 'string' && location !== '' && location !== ctx.settings.region) {
+      throw new S3Error(
+        'InvalidLocationConstraint',
+        `The specified location-constraint is not valid: this server's region is ${ctx.settings.region}.`,
+        { LocationConstraint: location },
+      );
+    }
+  }
+  await ctx.backend.createBucket(bucket);
+  return { status: 200, headers: { location: `/${bucket}` } };
+}
+
+export async function headBucket(ctx: HandlerContext, bucket: string): Promise<S3Result> {
+  assertBucketAllowed(ctx.settings, bucket);
+  await ctx.backend.headBucket(bucket);
+  return { status: 200, headers: { 'x-amz-bucket-region': ctx.settings.region } };
+}
+
+/**
+ * DeleteBucket: never recursive. In default mode the `default` bucket is virtual and always
+ * exists: deleting it when empty succeeds without removing it (so `rclone purge` ends cleanly).
+ */
+export async function deleteBucket(ctx: HandlerContext, bucket: string): Promise<S3Result> {
+  assertBucketAllowed(ctx.settings, bucket);
+  if (!ctx.settings.allowBucketCreation) {
+    const page = await ctx.backend.listObjects(bucket, { prefix: '', delimiter: '', after: '', maxKeys: 1 });
+    if (page.objects.length > 0) throw new S3Error('BucketNotEmpty', undefined, { BucketName: bucket });
+    return { status: 204, headers: {} };
+  }
+  await ctx.backend.deleteBucket(bucket);
+  return { status: 204, headers: {} };
+}
+
+export async function getBucketLocation(ctx: HandlerContext, bucket: string): Promise<S3Result> {
+  assertBucketAllowed(ctx.settings, bucket);
+  await ctx.backend.headBucket(bucket);
+  return xmlResult(locationXml(ctx.settings.region));
+}
+
+export async function getBucketVersioning(ctx: HandlerContext, bucket: string): Promise<S3Result> {
+  assertBucketAllowed(ctx.settings, bucket);
+  await ctx.backend.headBucket(bucket);
+  return xmlResult(versioningXml());
+}

@@ -1,0 +1,101 @@
+/**
+ * CopyObject (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html).
+ */
+import { S3Error } from '../errors.js';
+import { validateBucketName } from '../endpoint.js';
+import {
+  checkCopySourceConditions,
+  header,
+  readMetadata,
+  readObjectHeaders,
+  writePrecondition,
+} from '../headers.js';
+import type { CopyOptions } from '../../storage/backend.js';
+import { copyObjectResultXml } from '../xml/responses.js';
+import { assertBucketAllowed } from './bucket-mode.js';
+import { assertSupportedWriteHeaders } from './object-put.js';
+import { xmlResult, type HandlerContext, type S3Result } from './types.js';
+
+export interface CopySource {
+  bucket: string;
+  key: string;
+  versionId?: string;
+}
+
+/**
+ * Parses `x-amz-copy-source`: `[/]bucket/key[?versionId=v]`, URL-encoded. The query is split off
+ * before decoding so an encoded `%3F` stays part of the key.
+ */
+export function parseCopySource(raw: string): CopySource {
+  const q = raw.indexOf('?');
+  const path = q < 0 ? raw : raw.slice(0, q);
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    throw new S3Error('InvalidArgument', 'Invalid copy source encoding', {
+      ArgumentName: 'x-amz-copy-source',
+    });
+  }
+  if (decoded.startsWith('/')) decoded = decoded.slice(1);
+  const slash = decoded.indexOf('/');
+  if (slash <= 0 || slash === decoded.length - 1) {
+    throw new S3Error(
+      'InvalidArgument',
+      'Copy Source must mention the source bucket and key: sourcebucket/sourcekey',
+      {
+        ArgumentName: 'x-amz-copy-source',
+        ArgumentValue: raw,
+      },
+    );
+  }
+  const source: CopySource = { bucket: decoded.slice(0, slash), key: decoded.slice(slash + 1) };
+  validateBucketName(source.bucket);
+  if (q >= 0) {
+    const versionId = new URLSearchParams(raw.slice(q + 1)).get('versionId');
+    if (versionId !== null) source.versionId = versionId;
+  }
+  return source;
+}
+
+export async function copyObject(ctx: HandlerContext, bucket: string, key: string): Promise<S3Result> {
+  assertBucketAllowed(ctx.settings, bucket);
+  assertSupportedWriteHeaders(ctx);
+  const source = parseCopySource(header(ctx.headers, 'x-amz-copy-source') ?? '');
+  assertBucketAllowed(ctx.settings, source.bucket);
+  if (source.versionId !== undefined && source.versionId !== 'null') {
+    throw new S3Error('NoSuchVersion', 'The specified version does not exist.', {
+      VersionId: source.versionId,
+    });
+  }
+  const directive = (header(ctx.headers, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
+  if (directive !== 'COPY' && directive !== 'REPLACE') {
+    throw new S3Error('InvalidArgument', 'Unknown metadata directive.', {
+      ArgumentName: 'x-amz-metadata-directive',
+      ArgumentValue: directive,
+    });
+  }
+  if (directive === 'COPY' && source.bucket === bucket && source.key === key) {
+    throw new S3Error(
+      'InvalidRequest',
+      "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+    );
+  }
+  const opts: CopyOptions = {
+    sourcePrecondition: (info) => checkCopySourceConditions(ctx.headers, info),
+    signal: ctx.signal,
+  };
+  if (directive === 'REPLACE') {
+    opts.replace = { headers: readObjectHeaders(ctx.headers), metadata: readMetadata(ctx.headers) };
+  }
+  const precondition = writePrecondition(ctx.headers);
+  if (precondition) opts.precondition = precondition;
+  const info = await ctx.backend.copyObject(
+    { bucket: source.bucket, key: source.key },
+    { bucket, key },
+    opts,
+  );
+  const checksums: Record<string, string> = {};
+  for (const [alg, v] of Object.entries(info.checksums)) if (v !== undefined) checksums[alg] = v;
+  return xmlResult(copyObjectResultXml(info.etag, info.lastModified, checksums));
+}

@@ -1,0 +1,90 @@
+/**
+ * PutObject (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html).
+ */
+import { S3Error } from '../errors.js';
+import {
+  checksumHeaders,
+  header,
+  quoteETag,
+  readMetadata,
+  readObjectHeaders,
+  writePrecondition,
+} from '../headers.js';
+import type { PutOptions } from '../../storage/backend.js';
+import { assertBucketAllowed } from './bucket-mode.js';
+import type { HandlerContext, S3Result } from './types.js';
+
+/** The largest single PUT S3 accepts: 5 GiB. */
+export const MAX_PUT_SIZE = 5 * 1024 ** 3;
+
+/**
+ * Refuses request headers that ask for something s3local would silently not do (server-side
+ * encryption with keys it does not have, object lock on an unlocked bucket). `x-amz-acl`,
+ * storage class and tagging are accepted: every object is private to the one owner, STANDARD.
+ */
+export function assertSupportedWriteHeaders(ctx: HandlerContext): void {
+  for (const name of [
+    'x-amz-server-side-encryption-customer-algorithm',
+    'x-amz-server-side-encryption-aws-kms-key-id',
+  ]) {
+    if (header(ctx.headers, name) !== undefined) {
+      throw new S3Error('NotImplemented', `s3local does not implement server-side encryption (${name}).`, {
+        Header: name,
+      });
+    }
+  }
+  const sse = header(ctx.headers, 'x-amz-server-side-encryption');
+  if (sse !== undefined && sse !== 'AES256') {
+    throw new S3Error('NotImplemented', `s3local does not implement server-side encryption ${sse}.`, {
+      Header: 'x-amz-server-side-encryption',
+    });
+  }
+  for (const name of [
+    'x-amz-object-lock-mode',
+    'x-amz-object-lock-retain-until-date',
+    'x-amz-object-lock-legal-hold',
+  ]) {
+    if (header(ctx.headers, name) !== undefined) {
+      throw new S3Error('InvalidRequest', 'Bucket is missing Object Lock Configuration');
+    }
+  }
+}
+
+/**
+ * The declared size of the object bytes: `x-amz-decoded-content-length` for aws-chunked bodies,
+ * else Content-Length. A body of unknown length must be chunked; otherwise 411.
+ */
+export function declaredSize(ctx: HandlerContext): number | undefined {
+  const decoded = header(ctx.headers, 'x-amz-decoded-content-length');
+  const length = decoded ?? header(ctx.headers, 'content-length');
+  if (length === undefined) {
+    if (header(ctx.headers, 'transfer-encoding') === undefined) throw new S3Error('MissingContentLength');
+    return undefined;
+  }
+  if (!/^\d+$/.test(length))
+    throw new S3Error('InvalidArgument', 'Invalid Content-Length', { ArgumentName: 'Content-Length' });
+  const size = Number(length);
+  if (size > MAX_PUT_SIZE) {
+    throw new S3Error('EntityTooLarge', undefined, {
+      ProposedSize: length,
+      MaxSizeAllowed: String(MAX_PUT_SIZE),
+    });
+  }
+  return size;
+}
+
+export async function putObject(ctx: HandlerContext, bucket: string, key: string): Promise<S3Result> {
+  assertBucketAllowed(ctx.settings, bucket);
+  assertSupportedWriteHeaders(ctx);
+  const size = declaredSize(ctx);
+  const opts: PutOptions = {
+    headers: readObjectHeaders(ctx.headers),
+    metadata: readMetadata(ctx.headers),
+    signal: ctx.signal,
+  };
+  if (size !== undefined) opts.size = size;
+  const precondition = writePrecondition(ctx.headers);
+  if (precondition) opts.precondition = precondition;
+  const info = await ctx.backend.putObject(bucket, key, ctx.body, opts);
+  return { status: 200, headers: { etag: quoteETag(info.etag), ...checksumHeaders(info) } };
+}

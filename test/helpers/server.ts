@@ -1,0 +1,84 @@
+/**
+ * startServer(): a real s3local server on 127.0.0.1:0 over a temp LocalBackend store.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { createS3Server, type S3Server } from '../../src/server/s3-server.js';
+import { LocalBackend } from '../../src/storage/local/local-backend.js';
+import type { Credentials } from '../../src/auth/types.js';
+
+/** Non-default test credentials: auth is on in every test unless a test turns it off. */
+export const TEST_CREDENTIALS: Credentials = {
+  accessKeyId: 'S3LTESTKEY0123456789',
+  secretAccessKey: 'test/secret+Key0123456789abcdefghijklmnop',
+};
+
+export interface StartOptions {
+  advanced?: boolean;
+  noAuth?: boolean;
+  region?: string;
+  allowSigV2?: boolean;
+  /** Reuse an existing data directory (e.g. to restart over the same store). */
+  dataDir?: string;
+}
+
+export interface TestServer {
+  endpoint: string;
+  port: number;
+  dataDir: string;
+  server: S3Server;
+  backend: LocalBackend;
+  region: string;
+  /** An AWS SDK v3 client for this server (path style, test credentials). */
+  client(extra?: Partial<S3ClientConfig>): S3Client;
+  /** Stops the server and removes the data directory (unless it was given). */
+  close(): Promise<void>;
+}
+
+export async function tempDir(prefix = 's3local-test-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
+  const dataDir = opts.dataDir ?? (await tempDir());
+  const region = opts.region ?? 'us-east-1';
+  const backend = await LocalBackend.open({ path: dataDir });
+  const advanced = opts.advanced ?? false;
+  if (!advanced) await backend.createBucket('default').catch(() => undefined);
+  const server = createS3Server({
+    backend,
+    auth: { credentials: opts.noAuth ? null : TEST_CREDENTIALS, region, allowSigV2: opts.allowSigV2 ?? true },
+    settings: { region, allowBucketCreation: advanced },
+  });
+  const { port } = await server.listen(0, '127.0.0.1');
+  const endpoint = `http://127.0.0.1:${port}`;
+  const clients: S3Client[] = [];
+  return {
+    endpoint,
+    port,
+    dataDir,
+    server,
+    backend,
+    region,
+    client(extra = {}) {
+      const c = new S3Client({
+        endpoint,
+        region,
+        forcePathStyle: true,
+        credentials: TEST_CREDENTIALS,
+        maxAttempts: 1,
+        ...extra,
+      });
+      clients.push(c);
+      return c;
+    },
+    async close() {
+      for (const c of clients) c.destroy();
+      await server.close(2000);
+      await backend.close();
+      if (!opts.dataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,158 @@
+/**
+ * Real command-line clients against a real server with auth on and non-default credentials:
+ * awscli (Debian v2 and the pyenv v1 with a 2025+ botocore that sends CRC32 trailers), `aws s3
+ * presign` fetched with plain HTTP, s3cmd with Signature V2 and V4, rclone with v2_auth and V4.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { clientEnv, clientTestOptions, runClient } from '../helpers/clients.js';
+import { TEST_CREDENTIALS, startServer, tempDir, type TestServer } from '../helpers/server.js';
+
+const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
+
+const run = runClient;
+
+/** The pyenv awscli v1 (newer botocore), when this machine has it. */
+const PYENV_AWS = join(homedir(), '.pyenv', 'shims', 'aws');
+
+describe('command-line clients with auth on', () => {
+  let srv: TestServer;
+  let dir: string;
+  let big: Buffer;
+  let bigFile: string;
+
+  before(async () => {
+    srv = await startServer();
+    dir = await tempDir('s3local-cli-');
+    big = randomBytes(20 * 1024 * 1024);
+    bigFile = join(dir, 'big.bin');
+    await writeFile(bigFile, big);
+  });
+  after(async () => {
+    await srv.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function awsEnv(): Promise<NodeJS.ProcessEnv> {
+    const config = join(dir, 'aws-config');
+    // Single-part uploads up to 64 MiB until multipart lands; path-style addressing.
+    await writeFile(
+      config,
+      '[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n  multipart_threshold = 64MB\n',
+    );
+    return clientEnv({
+      AWS_CONFIG_FILE: config,
+      AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-credentials'),
+      AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+      AWS_EC2_METADATA_DISABLED: 'true',
+    });
+  }
+
+  for (const [label, bin] of [
+    ['awscli (Debian)', '/usr/bin/aws'],
+    ['awscli v1 (pyenv, new botocore)', PYENV_AWS],
+  ] as const) {
+    const opts =
+      bin === PYENV_AWS && !existsSync(PYENV_AWS)
+        ? { skip: 'the pyenv awscli v1 is not installed on this machine', timeout: 600_000 }
+        : clientTestOptions('aws');
+    it(`${label}: cp a 20 MiB file up and down, ls, head-object, presign`, opts, async () => {
+      const env = await awsEnv();
+      const aws = (...args: string[]) => run(bin, ['--endpoint-url', srv.endpoint, ...args], env);
+      const key = `aws-${label.length}/big file.bin`;
+      const up = await aws('s3', 'cp', bigFile, `s3://default/${key}`);
+      assert.equal(up.code, 0, up.err);
+      const down = join(dir, `down-${label.length}.bin`);
+      const dl = await aws('s3', 'cp', `s3://default/${key}`, down);
+      assert.equal(dl.code, 0, dl.err);
+      assert.equal(md5(await readFile(down)), md5(big));
+      const ls = await aws('s3', 'ls', '--recursive', 's3://default/');
+      assert.equal(ls.code, 0, ls.err);
+      assert.match(ls.out, new RegExp(`${big.length} ${key.replace(/[/.]/g, '\\$&')}`));
+      const head = await aws('s3api', 'head-object', '--bucket', 'default', '--key', key);
+      assert.equal(head.code, 0, head.err);
+      assert.equal(JSON.parse(head.out).ETag, `"${md5(big)}"`);
+      const presign = await aws('s3', 'presign', `s3://default/${key}`, '--expires-in', '300');
+      assert.equal(presign.code, 0, presign.err);
+      const res = await fetch(presign.out.trim());
+      assert.equal(res.status, 200);
+      assert.equal(md5(Buffer.from(await res.arrayBuffer())), md5(big));
+      const rm = await aws('s3', 'rm', `s3://default/${key}`);
+      assert.equal(rm.code, 0, rm.err);
+    });
+  }
+
+  for (const v2 of [true, false]) {
+    it(`s3cmd with signature_v2 = ${v2}: put, ls, get, del`, clientTestOptions('s3cmd'), async () => {
+      const cfg = join(dir, `s3cfg-${v2}`);
+      const host = new URL(srv.endpoint).host;
+      await writeFile(
+        cfg,
+        [
+          '[default]',
+          `access_key = ${TEST_CREDENTIALS.accessKeyId}`,
+          `secret_key = ${TEST_CREDENTIALS.secretAccessKey}`,
+          `host_base = ${host}`,
+          `host_bucket = ${host}`,
+          'use_https = False',
+          `signature_v2 = ${v2 ? 'True' : 'False'}`,
+          'bucket_location = us-east-1',
+          'multipart_chunk_size_mb = 64',
+          '',
+        ].join('\n'),
+      );
+      const s3cmd = (...args: string[]) => run('s3cmd', ['-c', cfg, ...args], clientEnv());
+      const file = join(dir, 'small file ü.txt');
+      await writeFile(file, `s3cmd ${v2}\n`);
+      const key = `s3cmd-${v2}/small file ü.txt`;
+      const put = await s3cmd('put', file, `s3://default/${key}`);
+      assert.equal(put.code, 0, put.err);
+      const ls = await s3cmd('ls', `s3://default/s3cmd-${v2}/`);
+      assert.equal(ls.code, 0, ls.err);
+      assert.ok(ls.out.includes(key), ls.out);
+      const out = join(dir, `got-${v2}.txt`);
+      const get = await s3cmd('get', '--force', `s3://default/${key}`, out);
+      assert.equal(get.code, 0, get.err);
+      assert.equal(await readFile(out, 'utf8'), `s3cmd ${v2}\n`);
+      const del = await s3cmd('del', `s3://default/${key}`);
+      assert.equal(del.code, 0, del.err);
+      const ls2 = await s3cmd('ls', `s3://default/s3cmd-${v2}/`);
+      assert.ok(!ls2.out.includes(key));
+    });
+  }
+
+  for (const v2 of [true, false]) {
+    it(`rclone with v2_auth = ${v2}: copy and check`, clientTestOptions('rclone'), async () => {
+      const conf = join(dir, `rclone-${v2}.conf`);
+      await writeFile(
+        conf,
+        [
+          '[srv]',
+          'type = s3',
+          'provider = Other',
+          `access_key_id = ${TEST_CREDENTIALS.accessKeyId}`,
+          `secret_access_key = ${TEST_CREDENTIALS.secretAccessKey}`,
+          `endpoint = ${srv.endpoint}`,
+          'region = us-east-1',
+          'force_path_style = true',
+          `v2_auth = ${v2}`,
+          '',
+        ].join('\n'),
+      );
+      const rclone = (...args: string[]) =>
+        run('rclone', ['--config', conf, '--retries', '1', ...args], clientEnv());
+      const copy = await rclone('copyto', bigFile, `srv:default/rclone-${v2}/big.bin`);
+      assert.equal(copy.code, 0, copy.err);
+      const check = await rclone('check', dir, `srv:default/rclone-${v2}`, '--include', 'big.bin');
+      assert.equal(check.code, 0, check.err);
+      const del = await rclone('purge', `srv:default/rclone-${v2}`);
+      assert.equal(del.code, 0, del.err);
+    });
+  }
+});
