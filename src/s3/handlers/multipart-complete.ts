@@ -1,0 +1,143 @@
+/**
+ * CompleteMultipartUpload (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html).
+ *
+ * Validation errors (NoSuchUpload, InvalidPart, InvalidPartOrder, EntityTooSmall, MalformedXML,
+ * a failed If-None-Match / If-Match, ...) are answered with their own status. Once the request is
+ * valid, the answer is a keep-alive response, as S3 sends it: `200` and the headers at once, the
+ * XML declaration, then a space every few seconds while the parts are assembled, then the
+ * result element — or an `<Error>` element when the completion fails late ("a 200 OK response
+ * can contain either a success or an error", which SDKs detect in the body).
+ */
+import { Readable } from 'node:stream';
+import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm } from '../body.js';
+import { CHECKSUM_HEADERS } from '../checksums.js';
+import { S3Error, isS3Error } from '../errors.js';
+import { header, writePrecondition } from '../headers.js';
+import type { Query } from '../endpoint.js';
+import type { ObjectInfo } from '../../storage/backend.js';
+import type { CompleteRequest } from '../../storage/multipart.js';
+import { completeResultXml, parseCompleteRequest } from '../xml/multipart.js';
+import { xmlDocument } from '../xml/xml.js';
+import { assertBucketAllowed } from './bucket-mode.js';
+import { multipartStore, uploadIdOf } from './multipart.js';
+import { readSmallBody } from './read-body.js';
+import type { HandlerContext, S3Result } from './types.js';
+
+/** 10,000 parts with SHA-256 checksums take about 1.5 MB of XML. */
+const MAX_COMPLETE_BODY = 8 * 1024 * 1024;
+/** Whitespace interval of the keep-alive response. */
+export const KEEPALIVE_INTERVAL_MS = 5000;
+
+const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n';
+
+/** The whole-object checksum, type and size headers a Complete request may carry. */
+export function completeHeaders(ctx: HandlerContext): Omit<CompleteRequest, 'parts'> {
+  const out: Omit<CompleteRequest, 'parts'> = {};
+  const found: { algorithm: ChecksumAlgorithm; value: string }[] = [];
+  for (const alg of CHECKSUM_ALGORITHMS) {
+    const v = header(ctx.headers, CHECKSUM_HEADERS[alg]);
+    if (v !== undefined) found.push({ algorithm: alg, value: v.trim() });
+  }
+  if (found.length > 1) throw new S3Error('InvalidRequest', 'Expecting a single x-amz-checksum- header');
+  if (found[0]) out.objectChecksum = found[0];
+  const type = header(ctx.headers, 'x-amz-checksum-type');
+  if (type !== undefined) {
+    const t = type.trim().toUpperCase();
+    if (t !== 'FULL_OBJECT' && t !== 'COMPOSITE')
+      throw new S3Error('InvalidRequest', 'Value for x-amz-checksum-type header is invalid.');
+    out.checksumType = t;
+  }
+  const size = header(ctx.headers, 'x-amz-mp-object-size');
+  if (size !== undefined) {
+    if (!/^\s*\d{1,15}\s*$/.test(size)) {
+      throw new S3Error('InvalidArgument', 'Invalid x-amz-mp-object-size header.', {
+        ArgumentName: 'x-amz-mp-object-size',
+        ArgumentValue: size,
+      });
+    }
+    out.objectSize = Number(size);
+  }
+  return out;
+}
+
+/** The object's URL for `<Location>`, path or virtual-host style as the request was. */
+function locationOf(ctx: HandlerContext, bucket: string, key: string): string {
+  const host = header(ctx.headers, 'host') ?? 'localhost';
+  const path = encodeURIComponent(key).replace(/%2F/g, '/');
+  const hostname = host.replace(/:\d+$/, '');
+  return hostname.startsWith(bucket + '.') ? `http://${host}/${path}` : `http://${host}/${bucket}/${path}`;
+}
+
+/** An `<Error>` element for a failure after the 200 was sent (no request id is at hand here). */
+export function lateErrorXml(err: unknown, resource: string): string {
+  const e = isS3Error(err) ? err : new S3Error('InternalError');
+  return xmlDocument('Error', { Code: e.code, Message: e.message, ...e.extra, Resource: resource }, null);
+}
+
+/**
+ * The keep-alive body: the XML declaration at once, a space every `intervalMs` until `result`
+ * settles, then its document (declaration stripped) or the `<Error>` document of its failure.
+ */
+export function keepAliveBody(
+  result: Promise<string>,
+  onError: (err: unknown) => string,
+  intervalMs = KEEPALIVE_INTERVAL_MS,
+): Readable {
+  const stream = new Readable({ read() {} });
+  stream.push(XML_DECLARATION);
+  const timer = setInterval(() => stream.push(' '), intervalMs);
+  const finish = (xml: string): void => {
+    clearInterval(timer);
+    if (stream.destroyed) return;
+    stream.push(xml.startsWith(XML_DECLARATION) ? xml.slice(XML_DECLARATION.length) : xml);
+    stream.push(null);
+  };
+  result.then(finish, (err: unknown) => finish(onError(err)));
+  stream.on('close', () => clearInterval(timer));
+  return stream;
+}
+
+export async function completeMultipartUpload(
+  ctx: HandlerContext,
+  bucket: string,
+  key: string,
+  query: Query,
+  keepAliveMs = KEEPALIVE_INTERVAL_MS,
+): Promise<S3Result> {
+  assertBucketAllowed(ctx.settings, bucket);
+  const store = multipartStore(ctx);
+  const uploadId = uploadIdOf(query);
+  const precondition = writePrecondition(ctx.headers);
+  const extra = completeHeaders(ctx);
+  const parts = parseCompleteRequest(await readSmallBody(ctx.body.stream, MAX_COMPLETE_BODY));
+  const request: CompleteRequest = { parts, ...extra };
+
+  let validated!: () => void;
+  const ready = new Promise<'validated'>((resolve) => (validated = () => resolve('validated')));
+  // The client's disconnect does not cancel a completion that passed validation: it finishes,
+  // and a retried Complete then finds the object (NoSuchUpload), never a torn one.
+  const done = store.completeUpload(bucket, key, uploadId, request, {
+    ...(precondition ? { precondition } : {}),
+    onValidated: validated,
+  });
+  const toXml = (info: ObjectInfo): string =>
+    completeResultXml({
+      location: locationOf(ctx, bucket, key),
+      bucket,
+      key,
+      etag: info.etag,
+      checksums: info.checksums,
+      checksumType: info.checksumType,
+    });
+  const first = await Promise.race([ready, done]);
+  const headers: Record<string, string> = { 'content-type': 'application/xml' };
+  if (first !== 'validated') {
+    // A store that never reported validation finished already: a plain answer.
+    return { status: 200, headers, body: toXml(first) };
+  }
+  return {
+    status: 200,
+    headers,
+    body: keepAliveBody(done.then(toXml), (err) => lateErrorXml(err, `/${bucket}/${key}`), keepAliveMs),
+  };
+}

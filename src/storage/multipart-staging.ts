@@ -1,0 +1,359 @@
+/**
+ * A MultipartStore that stages parts as files on local disk, keeps the upload state in an SQLite
+ * index (UploadIndex) and commits the assembled object through the backend's own `putObject`
+ * (temp file + fsync + rename for the local backend, spool + upload for Drime). Both backends use
+ * it; they differ only in their hooks.
+ *
+ * Staging layout: `<dir>/<uploadId>/part-<nnnnn>-<random>` (one file per part; a re-upload of a
+ * part number writes a new file, switches the index row to it, then removes the old file), with
+ * in-flight part bodies in `<dir>/<uploadId>/.tmp-<random>`.
+ *
+ * Locking: one in-process lock per upload. A part's final rename + row switch, Complete (from
+ * validation to the end of the commit) and Abort take it, so Complete reads exactly the parts it
+ * validated and a part finishing during or after Complete/Abort answers NoSuchUpload.
+ */
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type Database from 'better-sqlite3';
+import type { ObjectBody } from '../s3/body.js';
+import { S3Error } from '../s3/errors.js';
+import { UploadIndex, type StagedPart } from '../index/upload-index.js';
+import type { ObjectInfo, PutOptions } from './backend.js';
+import {
+  DIR_MODE,
+  errnoOf,
+  fsyncDir,
+  mapStorageError,
+  unlinkQuiet,
+  writeDurableFile,
+} from './local/fs-ops.js';
+import { KeyedMutex } from './local/keyed-mutex.js';
+import { assembledBody, readableOf, withChecksum } from './multipart-body.js';
+import {
+  assertPartChecksumAlgorithm,
+  DEFAULT_MULTIPART_EXPIRY_MS,
+  noSuchUpload,
+  planCompletion,
+  type CompleteOptions,
+  type CompleteRequest,
+  type CreateUploadOptions,
+  type ListPartsOptions,
+  type ListUploadsOptions,
+  type MultipartStore,
+  type PartInfo,
+  type PartsPage,
+  type UploadInfo,
+  type UploadPartOptions,
+  type UploadsPage,
+} from './multipart.js';
+
+/** What the staging store needs from its backend. */
+export interface StagingHooks {
+  /** Throws NoSuchBucket when the bucket does not exist. */
+  requireBucket(bucket: string): Promise<void>;
+  /** Throws for a key the backend could never store (checked on Create, before any byte). */
+  validateKey?(key: string): void;
+  /** The object currently stored at the key, or undefined (for the early precondition check). */
+  currentObject(bucket: string, key: string): Promise<ObjectInfo | undefined>;
+  /** Stores the assembled object atomically: the backend's `putObject`. */
+  commit(bucket: string, key: string, body: ObjectBody, opts: PutOptions): Promise<ObjectInfo>;
+}
+
+export interface StagingOptions {
+  /** An index database migrated to schema version 3 or later (see migrations.ts). */
+  db: Database.Database;
+  /** The staging root (created mode 0700). */
+  dir: string;
+  hooks: StagingHooks;
+  /** Uploads older than this are aborted by a background sweep (default 7 days; 0: no sweep). */
+  expiryMs?: number;
+  /** How often the sweep runs (default: a tenth of the expiry, between 1 s and 1 h). */
+  sweepIntervalMs?: number;
+}
+
+/** `<12 hex digits of ms since the epoch><24 base64url characters of randomness>`. */
+const UPLOAD_ID = /^[0-9a-f]{12}[A-Za-z0-9_-]{24}$/;
+
+/** A new upload id: sorts by creation time, 144 random bits, safe as a directory name. */
+export function newUploadId(now = Date.now()): string {
+  return now.toString(16).padStart(12, '0') + randomBytes(18).toString('base64url');
+}
+
+function ignore(): void {}
+
+/** The staging MultipartStore (see the file comment). Open with {@link StagedMultipart.open}. */
+export class StagedMultipart implements MultipartStore {
+  readonly dir: string;
+  readonly #index: UploadIndex;
+  readonly #hooks: StagingHooks;
+  readonly #locks = new KeyedMutex();
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  private constructor(opts: StagingOptions) {
+    this.dir = opts.dir;
+    this.#index = new UploadIndex(opts.db);
+    this.#hooks = opts.hooks;
+  }
+
+  /**
+   * Creates the staging root, reconciles it with the index (directories of uploads the index does
+   * not know, temp files and unreferenced part files are removed; rows of part files that are gone
+   * are dropped), aborts expired uploads and starts the (unref'd) expiry sweep.
+   */
+  static async open(opts: StagingOptions): Promise<StagedMultipart> {
+    const store = new StagedMultipart(opts);
+    await mkdir(opts.dir, { recursive: true, mode: DIR_MODE });
+    await store.#reconcile();
+    const expiry = opts.expiryMs ?? DEFAULT_MULTIPART_EXPIRY_MS;
+    if (expiry > 0) {
+      await store.expireUploads(expiry);
+      const every = opts.sweepIntervalMs ?? Math.min(Math.max(expiry / 10, 1000), 3_600_000);
+      store.#timer = setInterval(() => {
+        if (!store.#closed) store.expireUploads(expiry).catch(ignore);
+      }, every);
+      store.#timer.unref();
+    }
+    return store;
+  }
+
+  /** Stops the expiry sweep. The database belongs to the caller. */
+  close(): void {
+    this.#closed = true;
+    if (this.#timer) clearInterval(this.#timer);
+  }
+
+  async #reconcile(): Promise<void> {
+    const known = new Set(this.#index.allUploadIds());
+    for (const name of await readdir(this.dir)) {
+      if (!known.has(name)) await rm(join(this.dir, name), { recursive: true, force: true });
+    }
+    for (const id of known) {
+      const dir = join(this.dir, id);
+      await mkdir(dir, { recursive: true, mode: DIR_MODE });
+      const files = new Set(await readdir(dir));
+      const parts = this.#index.parts(id);
+      const referenced = new Set(parts.map((p) => p.file));
+      for (const p of parts) if (!files.has(p.file)) this.#index.deletePart(id, p.partNumber);
+      for (const f of files) if (!referenced.has(f)) await unlinkQuiet(join(dir, f));
+    }
+  }
+
+  #uploadDir(uploadId: string): string {
+    return join(this.dir, uploadId);
+  }
+
+  /** The upload, checked against bucket and key; NoSuchUpload otherwise. */
+  #require(bucket: string, key: string, uploadId: string): UploadInfo {
+    const upload = UPLOAD_ID.test(uploadId) ? this.#index.getUpload(uploadId) : undefined;
+    if (upload === undefined || upload.bucket !== bucket || upload.key !== key) throw noSuchUpload(uploadId);
+    return upload;
+  }
+
+  async createUpload(bucket: string, key: string, opts: CreateUploadOptions): Promise<UploadInfo> {
+    await this.#hooks.requireBucket(bucket);
+    this.#hooks.validateKey?.(key);
+    const now = Date.now();
+    const upload: UploadInfo = {
+      uploadId: newUploadId(now),
+      bucket,
+      key,
+      initiated: new Date(now),
+      headers: opts.headers,
+      metadata: opts.metadata,
+    };
+    if (opts.checksumAlgorithm !== undefined) upload.checksumAlgorithm = opts.checksumAlgorithm;
+    if (opts.checksumType !== undefined) upload.checksumType = opts.checksumType;
+    try {
+      await mkdir(this.#uploadDir(upload.uploadId), { mode: DIR_MODE });
+      await fsyncDir(this.dir);
+    } catch (err) {
+      throw mapStorageError(err);
+    }
+    this.#index.insertUpload(upload);
+    return upload;
+  }
+
+  async getUpload(bucket: string, key: string, uploadId: string): Promise<UploadInfo> {
+    await this.#hooks.requireBucket(bucket);
+    return this.#require(bucket, key, uploadId);
+  }
+
+  async uploadPart(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: ObjectBody,
+    opts: UploadPartOptions,
+  ): Promise<PartInfo> {
+    body.stream.on('error', ignore);
+    await this.#hooks.requireBucket(bucket);
+    const upload = this.#require(bucket, key, uploadId);
+    assertPartChecksumAlgorithm(upload, opts.checksumAlgorithm);
+    const alg = upload.checksumAlgorithm;
+    const source = alg !== undefined && opts.checksumAlgorithm !== alg ? withChecksum(body, alg) : body;
+    const dir = this.#uploadDir(uploadId);
+    const tmp = join(dir, `.tmp-${randomBytes(8).toString('hex')}`);
+    try {
+      await writeDurableFile(tmp, source.stream, opts.signal);
+    } catch (err) {
+      if (this.#index.getUpload(uploadId) === undefined) throw noSuchUpload(uploadId);
+      throw mapStorageError(err);
+    }
+    try {
+      const digests = source.digests();
+      const part: StagedPart = {
+        partNumber,
+        file: `part-${String(partNumber).padStart(5, '0')}-${randomBytes(6).toString('hex')}`,
+        size: digests.size,
+        etag: digests.md5,
+        checksums: digests.checksums,
+        lastModified: new Date(),
+      };
+      return await this.#locks.run(uploadId, async () => {
+        opts.signal?.throwIfAborted();
+        if (this.#index.getUpload(uploadId) === undefined) throw noSuchUpload(uploadId);
+        await rename(tmp, join(dir, part.file));
+        await fsyncDir(dir);
+        const { stored, previous } = this.#index.putPart(uploadId, part);
+        if (!stored) {
+          await unlinkQuiet(join(dir, part.file)).catch(ignore);
+          throw noSuchUpload(uploadId);
+        }
+        if (previous && previous.file !== part.file) await unlinkQuiet(join(dir, previous.file));
+        const { file: _file, ...info } = part;
+        return info;
+      });
+    } catch (err) {
+      await unlinkQuiet(tmp).catch(ignore);
+      if (errnoOf(err) === 'ENOENT') throw noSuchUpload(uploadId);
+      throw mapStorageError(err);
+    }
+  }
+
+  async listParts(bucket: string, key: string, uploadId: string, opts: ListPartsOptions): Promise<PartsPage> {
+    await this.#hooks.requireBucket(bucket);
+    const upload = this.#require(bucket, key, uploadId);
+    const rows =
+      opts.maxParts > 0 ? this.#index.pageParts(uploadId, opts.partNumberMarker, opts.maxParts + 1) : [];
+    const isTruncated = rows.length > opts.maxParts;
+    const parts: PartInfo[] = rows.slice(0, opts.maxParts).map(({ file: _file, ...p }) => p);
+    const page: PartsPage = { upload, parts, isTruncated };
+    const last = parts[parts.length - 1];
+    if (isTruncated && last) page.nextPartNumberMarker = last.partNumber;
+    return page;
+  }
+
+  async listUploads(bucket: string, opts: ListUploadsOptions): Promise<UploadsPage> {
+    await this.#hooks.requireBucket(bucket);
+    return this.#index.listUploads(bucket, opts);
+  }
+
+  async completeUpload(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    request: CompleteRequest,
+    opts: CompleteOptions,
+  ): Promise<ObjectInfo> {
+    await this.#hooks.requireBucket(bucket);
+    this.#require(bucket, key, uploadId);
+    return this.#locks.run(uploadId, async () => {
+      const upload = this.#require(bucket, key, uploadId);
+      const stored = this.#index.parts(uploadId);
+      const plan = planCompletion(upload, stored, request);
+      if (opts.precondition) opts.precondition(await this.#hooks.currentObject(bucket, key));
+      opts.onValidated?.();
+
+      const files = new Map(stored.map((p) => [p.partNumber, p.file]));
+      const dir = this.#uploadDir(uploadId);
+      const stream = assemble(
+        plan.parts.map((p) => ({
+          path: join(dir, files.get(p.partNumber)!),
+          size: p.size,
+          partNumber: p.partNumber,
+        })),
+      );
+      const put: PutOptions = {
+        headers: upload.headers,
+        metadata: upload.metadata,
+        size: plan.size,
+        etag: plan.etag,
+        parts: plan.layout,
+      };
+      if (plan.checksumType !== undefined) put.checksumType = plan.checksumType;
+      if (opts.precondition) put.precondition = opts.precondition;
+      const info = await this.#hooks.commit(
+        bucket,
+        key,
+        assembledBody(stream, plan.size, plan.etag, plan.checksums),
+        put,
+      );
+      this.#index.deleteUpload(uploadId);
+      await rm(dir, { recursive: true, force: true }).catch(ignore);
+      return info;
+    });
+  }
+
+  async abortUpload(bucket: string, key: string, uploadId: string): Promise<void> {
+    await this.#hooks.requireBucket(bucket);
+    this.#require(bucket, key, uploadId);
+    await this.#locks.run(uploadId, async () => {
+      this.#require(bucket, key, uploadId);
+      await this.#remove(uploadId);
+    });
+  }
+
+  /** Drops the rows first (the upload is gone for every reader), then the files. */
+  async #remove(uploadId: string): Promise<void> {
+    this.#index.deleteUpload(uploadId);
+    await rm(this.#uploadDir(uploadId), { recursive: true, force: true });
+  }
+
+  async expireUploads(olderThanMs: number): Promise<number> {
+    const cutoff = Date.now() - olderThanMs;
+    let removed = 0;
+    for (;;) {
+      const ids = this.#index.uploadsInitiatedBefore(cutoff, 100).filter((id) => !this.#locks.isLocked(id));
+      if (ids.length === 0) return removed;
+      for (const id of ids) {
+        await this.#locks.run(id, async () => {
+          const upload = this.#index.getUpload(id);
+          if (upload === undefined || upload.initiated.getTime() >= cutoff) return;
+          await this.#remove(id);
+          removed++;
+        });
+      }
+      if (this.#closed) return removed;
+    }
+  }
+
+  hasUploads(bucket: string): Promise<boolean> {
+    return Promise.resolve(this.#index.hasUploads(bucket));
+  }
+}
+
+/** The parts' bytes in order, read 1 MiB at a time; a part whose size changed is an error. */
+function assemble(parts: ReadonlyArray<{ path: string; size: number; partNumber: number }>): Readable {
+  return readableOf(
+    (async function* () {
+      for (const part of parts) {
+        let read = 0;
+        for await (const chunk of createReadStream(part.path, {
+          highWaterMark: 1 << 20,
+        }) as AsyncIterable<Buffer>) {
+          read += chunk.length;
+          if (read > part.size) break;
+          yield chunk;
+        }
+        if (read !== part.size) {
+          throw new S3Error('InternalError', `part ${part.partNumber} changed in staging`);
+        }
+      }
+    })(),
+  );
+}
