@@ -1,0 +1,90 @@
+/**
+ * Shared bits of the Drime interop tests: running the CLI in this process against the fake Drime
+ * API, and reading what the fake stored.
+ */
+import { runCli } from '../../src/cli/program.js';
+import type { FakeDrime } from '../fakes/drime/server.js';
+import type { FakeEntry } from '../fakes/drime/state.js';
+import { fakeTerminal } from '../unit/config/fake-terminal.js';
+
+/** An environment with none of this machine's s3local, Drime or AWS settings, plus `extra`. */
+export function isolatedEnv(home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!/^(S3LOCAL_|DRIME_|AWS_|XDG_)/.test(k)) env[k] = v;
+  }
+  return {
+    ...env,
+    HOME: home,
+    XDG_CONFIG_HOME: `${home}/config`,
+    XDG_DATA_HOME: `${home}/data`,
+    ...extra,
+  };
+}
+
+export interface InProcessRun {
+  code: Promise<number>;
+  out(): string;
+  err(): string;
+  /** Resolves once stdout matches (deadline `ms`); rejects if the command ended first. */
+  waitFor(pattern: RegExp, ms?: number): Promise<void>;
+  /** Sends the stop signal and waits (10 s deadline) for the exit code. */
+  stop(): Promise<number>;
+}
+
+/** Runs `s3local ARGS` in this process (never blocks the event loop the fake runs on). */
+export function runInProcess(args: string[], env: NodeJS.ProcessEnv, stdin = ''): InProcessRun {
+  const t = fakeTerminal({ env, stdin });
+  let stopNow!: (signal: string) => void;
+  t.ctx.stopSignal = new Promise<string>((resolve) => (stopNow = resolve));
+  const code = runCli(args, t.ctx);
+  return {
+    code,
+    out: () => t.out(),
+    err: () => t.err(),
+    async waitFor(pattern, ms = 15_000) {
+      await Promise.race([
+        t.waitFor(pattern, ms),
+        code.then((c) => {
+          throw new Error(`s3local ${args.join(' ')} exited with ${c} first:\n${t.out()}\n${t.err()}`);
+        }),
+      ]);
+    },
+    async stop() {
+      stopNow('SIGTERM');
+      return Promise.race([
+        code,
+        new Promise<number>((_, reject) =>
+          setTimeout(() => reject(new Error('s3local did not stop within 10 s')), 10_000).unref(),
+        ),
+      ]);
+    },
+  };
+}
+
+/** The id of the folder at `path` (`a/b`) in workspace `ws`; throws when it does not exist. */
+export function fakeFolderId(fake: FakeDrime, path: string, ws = 0): number {
+  let parent: number | null = null;
+  for (const seg of path.split('/')) {
+    const f: FakeEntry | undefined = fake.state
+      .children(parent, ws)
+      .find((e) => e.type === 'folder' && e.name === seg);
+    if (!f) throw new Error(`no folder ${path} in the fake (at ${seg})`);
+    parent = f.id;
+  }
+  if (parent === null) throw new Error('empty path');
+  return parent;
+}
+
+/** Live files below the folder `root` (a path) as `key -> {entry, bytes}`. */
+export function fakeFiles(
+  fake: FakeDrime,
+  root: string,
+  ws = 0,
+): Map<string, { entry: FakeEntry; bytes: Buffer | undefined }> {
+  const out = new Map<string, { entry: FakeEntry; bytes: Buffer | undefined }>();
+  for (const [key, entry] of fake.state.files(ws, fakeFolderId(fake, root, ws))) {
+    out.set(key, { entry, bytes: fake.state.blobOf(entry) });
+  }
+  return out;
+}
