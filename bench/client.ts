@@ -89,6 +89,8 @@ export class UnexpectedStatusError extends Error {
 /** One page of ListObjectsV2. */
 export interface ListPage {
   keys: string[];
+  /** CommonPrefixes (with a delimiter). */
+  prefixes: string[];
   isTruncated: boolean;
   nextContinuationToken: string | undefined;
 }
@@ -214,9 +216,13 @@ export class BenchClient {
     prefix?: string;
     maxKeys?: number;
     continuationToken?: string;
+    startAfter?: string;
+    delimiter?: string;
   }): Promise<ListPage> {
     const query: Array<[string, string]> = [['list-type', '2']];
     if (opts.prefix !== undefined) query.push(['prefix', opts.prefix]);
+    if (opts.delimiter !== undefined) query.push(['delimiter', opts.delimiter]);
+    if (opts.startAfter !== undefined) query.push(['start-after', opts.startAfter]);
     if (opts.maxKeys !== undefined) query.push(['max-keys', String(opts.maxKeys)]);
     if (opts.continuationToken !== undefined) query.push(['continuation-token', opts.continuationToken]);
     const res = await this.send({
@@ -230,8 +236,12 @@ export class BenchClient {
     const keys: string[] = [];
     const re = /<Key>([^<]*)<\/Key>/g;
     for (let m = re.exec(res.text); m; m = re.exec(res.text)) keys.push(decodeXml(m[1] ?? ''));
+    const prefixes: string[] = [];
+    const pre = /<CommonPrefixes><Prefix>([^<]*)<\/Prefix><\/CommonPrefixes>/g;
+    for (let m = pre.exec(res.text); m; m = pre.exec(res.text)) prefixes.push(decodeXml(m[1] ?? ''));
     return {
       keys,
+      prefixes,
       isTruncated: xmlValue(res.text, 'IsTruncated') === 'true',
       nextContinuationToken: xmlValue(res.text, 'NextContinuationToken'),
     };

@@ -182,6 +182,27 @@ export function evaluateTargets(results: readonly ScenarioResult[]): TargetCheck
     });
   }
 
+  // Issue 5: listing cost independent of bucket size.
+  const full = results.find((r) => r.id === 'index-list-full')?.s3local;
+  const fullValue = full?.status === 'ok' ? full.measurement?.value : undefined;
+  checks.push({
+    target: 'full ListObjectsV2 of a 1,000,000-object bucket ≥ 100,000 objects/s (s3local)',
+    figure: fullValue === undefined ? 'not run' : `${fmtNumber(fullValue)} objects/s`,
+    status: fullValue === undefined ? 'not measured' : fullValue >= 100_000 ? 'met' : 'missed',
+  });
+
+  // Issue 4: multipart upload of 1 GiB in 8 MiB parts, 4 in flight (the note has the Complete latency).
+  const mp = results.find((r) => r.id === 'multipart-1g')?.s3local;
+  const mpRss = mp?.status === 'ok' && mp.peakRssBytes !== null ? mp.peakRssBytes / MiB : undefined;
+  checks.push({
+    target: 'multipart upload: server peak RSS < 200 MiB (s3local)',
+    figure:
+      mpRss === undefined
+        ? 'not run'
+        : `${mpRss.toFixed(0)} MiB; ${fmtNumber(mp?.measurement?.value ?? 0)} MiB/s; ${mp?.measurement?.note ?? ''}`,
+    status: mpRss === undefined ? 'not measured' : mpRss < 200 ? 'met' : 'missed',
+  });
+
   const rclone = results.find((r) => r.id === 'rclone-copy-2000');
   const rx = rclone ? ratio(rclone) : null;
   if (rclone && rx !== null) {

@@ -131,6 +131,10 @@ interface Runner {
 
 let serverSeq = 0;
 
+function runsOn(s: Scenario, target: Target): boolean {
+  return s.targets === undefined || s.targets.includes(target);
+}
+
 async function startTarget(
   r: Runner,
   target: Target,
@@ -175,6 +179,7 @@ async function runGroup(
   };
   const start = async () => {
     dataDir = await mkdtemp(join(r.runDir, `${target}-${group}-`));
+    for (const s of scenarios) if (runsOn(s, target)) await s.prepareStore?.(target, dataDir, r.sizes);
     state = new Map();
     server = await startTarget(r, target, group, dataDir);
     client = new BenchClient({ host: server.host, port: server.port, ...r.access });
@@ -182,6 +187,10 @@ async function runGroup(
 
   try {
     for (const s of scenarios) {
+      if (!runsOn(s, target)) {
+        outcomes.set(s.id, emptyOutcome('skipped', s.targetNote ?? `not run on ${target}`));
+        continue;
+      }
       if (!server || !(server as ServerProcess).running()) {
         await stop();
         try {
@@ -302,6 +311,13 @@ async function main(): Promise<void> {
       const members = runnable.filter((s) => s.group === group);
       process.stdout.write(`[${group}]\n`);
       for (const target of ['limit', 's3local'] as const) {
+        if (!members.some((s) => runsOn(s, target))) {
+          for (const s of members) {
+            const why = emptyOutcome('skipped', s.targetNote ?? `not run on ${target}`);
+            byId.set(s.id, { ...byId.get(s.id), [target]: why });
+          }
+          continue;
+        }
         const outcomes = await runGroup(r, target, group, members);
         for (const [id, o] of outcomes) byId.set(id, { ...byId.get(id), [target]: o });
       }

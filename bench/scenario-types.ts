@@ -34,6 +34,11 @@ export interface Sizes {
   multipartPartSize: number;
   /** rclone: number of small files copied. */
   rcloneFiles: number;
+  /** Index scenarios (index-scenarios.ts): objects in the big bucket, and pages timed per figure. */
+  indexObjects: number;
+  indexPageRepeats: number;
+  /** Small files indexed by the `cache rebuild` scenario. */
+  rebuildFiles: number;
   /** restic: bytes in the backed-up tree. */
   resticBytes: number;
   /** Per-scenario deadline (a stuck scenario is reported as an error, never waited on forever). */
@@ -59,8 +64,11 @@ export const FULL_SIZES: Sizes = {
   listPasses: 3,
   listPageSize: 1000,
   multipartSize: 1 * GiB,
-  multipartPartSize: 16 * MiB,
+  multipartPartSize: 8 * MiB,
   rcloneFiles: 2000,
+  indexObjects: 1_000_000,
+  indexPageRepeats: 50,
+  rebuildFiles: 100_000,
   resticBytes: 200 * MiB,
   scenarioDeadlineMs: 180_000,
 };
@@ -83,6 +91,9 @@ export const QUICK_SIZES: Sizes = {
   multipartSize: 5 * MiB + 64 * KiB,
   multipartPartSize: 5 * MiB,
   rcloneFiles: 20,
+  indexObjects: 5_000,
+  indexPageRepeats: 5,
+  rebuildFiles: 500,
   resticBytes: 2 * MiB,
   scenarioDeadlineMs: 60_000,
 };
@@ -140,6 +151,15 @@ export interface Scenario {
   unavailable?(): string | null;
   /** Untimed, once per run before any server starts (e.g. a source tree on disk). */
   prepare?(sizes: Sizes, workDir: string): Promise<void>;
+  /** The targets it runs on (default both); the others report it as skipped with `targetNote`. */
+  targets?: readonly Target[];
+  targetNote?: string;
+  /**
+   * Untimed, on the fresh data directory of the group's server before that server starts (e.g.
+   * an index filled through the rebuild fast path). Every scenario of a group may define it: it
+   * runs once per store for each scenario that does, so it must be idempotent.
+   */
+  prepareStore?(target: Target, dataDir: string, sizes: Sizes): Promise<void>;
   /** Untimed, per target, before the figures are sampled (e.g. objects to GET). */
   setup?(ctx: ScenarioContext): Promise<void>;
   /** The timed part. */

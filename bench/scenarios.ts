@@ -11,6 +11,7 @@ import {
   type Sizes,
 } from './scenario-types.js';
 import { mibPerSecond, percentile, runConcurrent, type OpsResult } from './stats.js';
+import { INDEX_SCENARIOS } from './index-scenarios.js';
 import { TOOL_SCENARIOS } from './tool-scenarios.js';
 
 /** `1 GiB`, `64 MiB`, `4 KiB`, `300 B`: a size for titles. */
@@ -353,15 +354,23 @@ const multipartScenario: Scenario = {
       await ctx.client.abortMultipartUpload(key, uploadId).catch(() => undefined);
       throw err;
     }
+    const c0 = performance.now();
     await ctx.client.completeMultipartUpload(
       key,
       uploadId,
       etags.map((etag, i) => ({ partNumber: i + 1, etag })),
     );
+    const completeMs = performance.now() - c0;
     const seconds = (performance.now() - t0) / 1000;
     const length = await ctx.client.headObject(key);
     if (length !== size) throw new Error(`completed object is ${length} bytes, expected ${size}`);
-    return { value: mibPerSecond(size, seconds), bytes: size, ops: count, seconds };
+    return {
+      value: mibPerSecond(size, seconds),
+      bytes: size,
+      ops: count,
+      seconds,
+      note: `Complete ${completeMs.toFixed(0)} ms`,
+    };
   },
 };
 
@@ -374,6 +383,7 @@ export const SCENARIOS: readonly Scenario[] = [
   listScenario,
   multipartScenario,
   ...TOOL_SCENARIOS,
+  ...INDEX_SCENARIOS,
 ];
 
 /** The scenarios whose id contains one of `filters` (all of them when `filters` is empty). */

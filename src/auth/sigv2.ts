@@ -52,17 +52,33 @@ export const SIGV2_SUBRESOURCES: ReadonlySet<string> = new Set([
 /**
  * CanonicalizedResource: `/bucket` for a virtual-hosted bucket, then the path exactly as sent on
  * the wire (AWS's own example signs `/dictionary/fran%C3%A7ais/pr%c3%a9f%c3%a8re`), then the
- * sub-resources sorted by name with decoded values.
+ * sub-resources sorted by name with decoded values. `bareEmpty` writes a sub-resource sent with an
+ * empty value (`?uploads=`) as its bare name (`?uploads`): Go clients put `uploads=` on the wire
+ * (url.Values.Encode) while their SigV2 signers (rclone's v2sign.go, minio-go) sign the bare name;
+ * botocore signs exactly what it sent.
  */
-export function canonicalResourceV2(view: RequestView, virtualHostBucket: string | undefined): string {
+export function canonicalResourceV2(
+  view: RequestView,
+  virtualHostBucket: string | undefined,
+  bareEmpty = false,
+): string {
   let resource = virtualHostBucket ? `/${virtualHostBucket}${view.path}` : view.path;
   const subs = view.params.filter((p) => SIGV2_SUBRESOURCES.has(p.key));
   if (subs.length > 0) {
     // Stable sort by name keeps repeated names in the order sent.
     const sorted = [...subs].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    resource += '?' + sorted.map((p) => (p.rawValue === null ? p.key : `${p.key}=${p.value}`)).join('&');
+    resource +=
+      '?' +
+      sorted
+        .map((p) => (p.rawValue === null || (bareEmpty && p.value === '') ? p.key : `${p.key}=${p.value}`))
+        .join('&');
   }
   return resource;
+}
+
+/** True when a sub-resource was sent as `name=` (empty value): both signed forms are then accepted. */
+function hasEmptySubresource(view: RequestView): boolean {
+  return view.params.some((p) => SIGV2_SUBRESOURCES.has(p.key) && p.rawValue !== null && p.value === '');
 }
 
 /** CanonicalizedAmzHeaders: x-amz-* names lower-cased and sorted, repeated values joined with ','. */
@@ -86,6 +102,7 @@ export function stringToSignV2(
   dateLine: string,
   virtualHostBucket: string | undefined,
   skipAmzHeader?: string,
+  bareEmpty = false,
 ): string {
   return (
     `${view.method}\n` +
@@ -93,7 +110,7 @@ export function stringToSignV2(
     `${headerValue(view, 'content-type') ?? ''}\n` +
     `${dateLine}\n` +
     canonicalAmzHeadersV2(view, skipAmzHeader) +
-    canonicalResourceV2(view, virtualHostBucket)
+    canonicalResourceV2(view, virtualHostBucket, bareEmpty)
   );
 }
 
@@ -107,10 +124,13 @@ export function stringToSignV2(
 function dateVariants(view: RequestView, virtualHostBucket: string | undefined): string[] {
   const date = headerValue(view, 'date') ?? '';
   const amzDate = headerValue(view, 'x-amz-date');
-  const out = [stringToSignV2(view, date, virtualHostBucket)];
-  if (amzDate !== undefined) {
-    if (date !== '') out.push(stringToSignV2(view, '', virtualHostBucket));
-    out.push(stringToSignV2(view, amzDate, virtualHostBucket, 'x-amz-date'));
+  const out: string[] = [];
+  for (const bare of hasEmptySubresource(view) ? [false, true] : [false]) {
+    out.push(stringToSignV2(view, date, virtualHostBucket, undefined, bare));
+    if (amzDate !== undefined) {
+      if (date !== '') out.push(stringToSignV2(view, '', virtualHostBucket, undefined, bare));
+      out.push(stringToSignV2(view, amzDate, virtualHostBucket, 'x-amz-date', bare));
+    }
   }
   return out;
 }
@@ -225,5 +245,8 @@ export function verifyQueryV2(
       ServerTime: formatIsoSeconds(now),
     });
   }
-  return check(config, accessKeyId, signature, [stringToSignV2(view, expires, virtualHostBucket)]);
+  const candidates = [stringToSignV2(view, expires, virtualHostBucket)];
+  if (hasEmptySubresource(view))
+    candidates.push(stringToSignV2(view, expires, virtualHostBucket, undefined, true));
+  return check(config, accessKeyId, signature, candidates);
 }

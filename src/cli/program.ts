@@ -6,6 +6,8 @@ import { CliExit, type CliContext } from './context.js';
 import { registerServe } from './serve.js';
 import { registerConfig } from './config.js';
 import { registerObscure } from './obscure.js';
+import { registerCache } from './cache.js';
+import { registerDrime } from './drime.js';
 import { VERSION } from '../version.js';
 
 /** Registers every command on a fresh program bound to `ctx`. */
@@ -22,6 +24,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerServe(program, ctx);
   registerConfig(program, ctx);
   registerObscure(program, ctx);
+  registerCache(program, ctx);
+  registerDrime(program, ctx);
   return program;
 }
 

@@ -3,6 +3,8 @@
  * key, default and help feed commander, the environment, saved backend configs and the docs.
  * Precedence, the same for every option: flag > env > backend config > default.
  */
+import { DEFAULT_LIMITS } from '../server/limits.js';
+import { LOG_FORMATS, LOG_LEVELS } from '../server/logger.js';
 
 export type OptionType = 'string' | 'boolean' | 'integer' | 'duration';
 
@@ -43,6 +45,20 @@ export interface ServeOptions {
   drimeApiKey?: string;
   drimeWorkspaceId?: number;
   drimeApiUrl?: string;
+  drimeDelete: 'trash' | 'permanent';
+  tlsCert?: string;
+  tlsKey?: string;
+  metricsPublic: boolean;
+  logFormat: 'text' | 'json';
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  maxConnections: number;
+  /** ms */
+  headersTimeout?: number;
+  /** ms */
+  idleTimeout?: number;
+  maxHeaderSize: number;
+  /** ms; abandoned multipart uploads are removed after this (default 7 days, 0 = never). */
+  multipartExpiry?: number;
 }
 
 /** The table. Order is the order of `--help`. */
@@ -179,5 +195,94 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     configKey: 'api_url',
     type: 'string',
     help: 'Drime: API base URL',
+  },
+  {
+    name: 'drimeDelete',
+    flag: '--drime-delete <mode>',
+    env: ['S3LOCAL_DRIME_DELETE'],
+    configKey: 'delete_mode',
+    type: 'string',
+    default: 'trash',
+    choices: ['trash', 'permanent'],
+    help: "Drime: what DeleteObject does: 'trash' (recoverable, still counts towards the quota) or 'permanent'",
+  },
+  // ---- running it as a service (docs/operations.md) ----
+  {
+    name: 'tlsCert',
+    flag: '--tls-cert <file>',
+    env: ['S3LOCAL_TLS_CERT'],
+    type: 'string',
+    help: 'serve HTTPS with this PEM certificate (chain, leaf first); re-read on SIGHUP',
+  },
+  {
+    name: 'tlsKey',
+    flag: '--tls-key <file>',
+    env: ['S3LOCAL_TLS_KEY'],
+    type: 'string',
+    help: 'the PEM private key of --tls-cert; re-read on SIGHUP',
+  },
+  {
+    name: 'metricsPublic',
+    flag: '--metrics-public',
+    env: ['S3LOCAL_METRICS_PUBLIC'],
+    type: 'boolean',
+    default: false,
+    help: 'serve /_s3local/metrics without credentials (default: the S3 credentials, signed or HTTP Basic)',
+  },
+  {
+    name: 'logFormat',
+    flag: '--log-format <format>',
+    env: ['S3LOCAL_LOG_FORMAT'],
+    type: 'string',
+    default: 'text',
+    choices: LOG_FORMATS,
+    help: 'log lines on stderr: text (readable) or json (one object per line)',
+  },
+  {
+    name: 'logLevel',
+    flag: '--log-level <level>',
+    env: ['S3LOCAL_LOG_LEVEL'],
+    type: 'string',
+    default: 'info',
+    choices: LOG_LEVELS,
+    help: 'least severe level logged; the access log is info (--debug means debug)',
+  },
+  {
+    name: 'maxConnections',
+    flag: '--max-connections <n>',
+    env: ['S3LOCAL_MAX_CONNECTIONS'],
+    type: 'integer',
+    default: DEFAULT_LIMITS.maxConnections,
+    help: 'open connections served at once; requests on more get 503 SlowDown',
+  },
+  {
+    name: 'headersTimeout',
+    flag: '--headers-timeout <duration>',
+    env: ['S3LOCAL_HEADERS_TIMEOUT'],
+    type: 'duration',
+    help: "time for a request's headers to arrive in full (slow clients are cut; default 60s)",
+  },
+  {
+    name: 'idleTimeout',
+    flag: '--idle-timeout <duration>',
+    env: ['S3LOCAL_IDLE_TIMEOUT'],
+    type: 'duration',
+    help: 'an upload that sends no byte for this long is cut; steady uploads never are (default 120s, 0 = never)',
+  },
+  {
+    name: 'maxHeaderSize',
+    flag: '--max-header-size <bytes>',
+    env: ['S3LOCAL_MAX_HEADER_SIZE'],
+    type: 'integer',
+    default: DEFAULT_LIMITS.maxHeaderSize,
+    help: 'largest request line and headers, in bytes',
+  },
+  {
+    name: 'multipartExpiry',
+    flag: '--multipart-expiry <duration>',
+    env: ['S3LOCAL_MULTIPART_EXPIRY'],
+    configKey: 'multipart_expiry',
+    type: 'duration',
+    help: 'multipart uploads neither completed nor aborted are removed after this long (default 168h = 7 days, 0 = never)',
   },
 ];

@@ -8,10 +8,7 @@
  *
  * Reserved for later migrations (documented in docs/on-disk-format.md, not created yet):
  *   - `object_versions(bucket, key, version_id, ...)` for noncurrent versions and delete markers,
- *     whose bytes will live under `.s3local/versions/`; the current version stays in `objects`;
- *   - `multipart_uploads(upload_id PRIMARY KEY, bucket, key, initiated, headers, metadata, ...)`
- *     and `multipart_parts(upload_id, part_number, size, etag, checksums, ...)`, with the part
- *     bytes under `.s3local/uploads/<uploadId>/`.
+ *     whose bytes will live under `.s3local/versions/`; the current version stays in `objects`.
  */
 import type Database from 'better-sqlite3';
 
@@ -47,6 +44,53 @@ export const MIGRATIONS: readonly Migration[] = [
         checksum_type TEXT,                       -- FULL_OBJECT | COMPOSITE | NULL
         parts         TEXT,                       -- JSON PartLayout for multipart objects
         PRIMARY KEY (bucket, key)
+      ) WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 2,
+    description: 'journal of in-flight writes (crash recovery at open)',
+    sql: `
+      -- One row per write between "file about to be placed / removed" and "row committed";
+      -- what a crash left here is settled when the store opens (storage/local/reconcile.ts).
+      CREATE TABLE write_journal (
+        id          INTEGER PRIMARY KEY,
+        op          TEXT NOT NULL,                -- 'put' | 'delete'
+        bucket      TEXT NOT NULL COLLATE BINARY,
+        key         TEXT NOT NULL COLLATE BINARY,
+        ino         TEXT,                         -- put: inode of the file being placed
+        row         TEXT,                         -- put: JSON of the objects row to commit
+        started_at  INTEGER NOT NULL              -- ms since the epoch
+      );
+    `,
+  },
+  {
+    version: 3,
+    description: 'multipart uploads and their parts',
+    sql: `
+      -- Open multipart uploads; the part bytes live in .s3local/uploads/<upload_id>/.
+      CREATE TABLE multipart_uploads (
+        upload_id          TEXT NOT NULL PRIMARY KEY,    -- opaque; sorts by initiation time
+        bucket             TEXT NOT NULL COLLATE BINARY,
+        key                TEXT NOT NULL COLLATE BINARY,
+        initiated          INTEGER NOT NULL,             -- ms since the epoch
+        headers            TEXT NOT NULL DEFAULT '{}',   -- JSON ObjectHeaders given on Create
+        metadata           TEXT NOT NULL DEFAULT '{}',   -- JSON user metadata given on Create
+        checksum_algorithm TEXT,                         -- CRC32 | CRC32C | CRC64NVME | SHA1 | SHA256
+        checksum_type      TEXT                          -- COMPOSITE | FULL_OBJECT
+      ) WITHOUT ROWID;
+      CREATE INDEX multipart_uploads_by_key ON multipart_uploads (bucket, key, upload_id);
+      CREATE INDEX multipart_uploads_by_age ON multipart_uploads (initiated);
+
+      CREATE TABLE multipart_parts (
+        upload_id     TEXT NOT NULL,
+        part_number   INTEGER NOT NULL,                  -- 1..10000
+        file          TEXT NOT NULL,                     -- file name in uploads/<upload_id>/
+        size          INTEGER NOT NULL,
+        etag          TEXT NOT NULL,                     -- unquoted MD5 hex
+        checksums     TEXT NOT NULL DEFAULT '{}',        -- JSON Checksums of the part
+        last_modified INTEGER NOT NULL,                  -- ms since the epoch
+        PRIMARY KEY (upload_id, part_number)
       ) WITHOUT ROWID;
     `,
   },

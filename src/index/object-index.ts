@@ -175,6 +175,25 @@ export class ObjectIndex {
   }
 
   /**
+   * Object count and total size of the first `limit` objects of `bucket` with keys strictly after
+   * `after`, and the last key of that page (null when empty): a bounded aggregate, so a caller can
+   * sum a large bucket page by page and let other work run in between (metrics).
+   */
+  sumObjects(
+    bucket: string,
+    after: string,
+    limit: number,
+  ): { count: number; bytes: number; last: string | null } {
+    this.#sumPage ??= this.db.prepare(
+      `SELECT count(*) AS count, coalesce(sum(size), 0) AS bytes, max(key) AS last
+         FROM (SELECT key, size FROM objects WHERE bucket = ? AND key > ? ORDER BY key LIMIT ?)`,
+    );
+    return this.#sumPage.get(bucket, after, limit) as { count: number; bytes: number; last: string | null };
+  }
+
+  #sumPage: Database.Statement<[string, string, number]> | undefined;
+
+  /**
    * Rows of `bucket` from `from` upward and strictly below `before` (unbounded when undefined), in
    * key byte order, at most `limit`. Lazy: stop iterating to stop reading.
    */

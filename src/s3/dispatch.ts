@@ -14,6 +14,10 @@ import {
 import { copyObject } from './handlers/copy.js';
 import { deleteObject, deleteObjects } from './handlers/delete.js';
 import { listObjectsV1, listObjectsV2 } from './handlers/list.js';
+import { abortMultipartUpload, createMultipartUpload, uploadPart } from './handlers/multipart.js';
+import { completeMultipartUpload } from './handlers/multipart-complete.js';
+import { uploadPartCopy } from './handlers/multipart-copy.js';
+import { listMultipartUploads, listParts } from './handlers/multipart-list.js';
 import { getObject, headObject } from './handlers/object-get.js';
 import { putObject } from './handlers/object-put.js';
 import type { HandlerContext, S3Result } from './handlers/types.js';
@@ -50,13 +54,19 @@ export async function dispatch(ctx: HandlerContext, endpoint: Endpoint): Promise
     case 'DeleteObjects':
       return deleteObjects(ctx, endpoint.bucket);
     case 'CreateMultipartUpload':
+      return createMultipartUpload(ctx, endpoint.bucket, endpoint.key);
     case 'UploadPart':
+      return uploadPart(ctx, endpoint.bucket, endpoint.key, endpoint.query);
     case 'UploadPartCopy':
+      return uploadPartCopy(ctx, endpoint.bucket, endpoint.key, endpoint.query);
     case 'CompleteMultipartUpload':
+      return completeMultipartUpload(ctx, endpoint.bucket, endpoint.key, endpoint.query);
     case 'AbortMultipartUpload':
+      return abortMultipartUpload(ctx, endpoint.bucket, endpoint.key, endpoint.query);
     case 'ListParts':
+      return listParts(ctx, endpoint.bucket, endpoint.key, endpoint.query);
     case 'ListMultipartUploads':
-      throw new S3Error('NotImplemented', `${endpoint.kind} is not implemented yet by s3local.`);
+      return listMultipartUploads(ctx, endpoint.bucket, endpoint.query);
     case 'NotImplemented':
       throw new S3Error('NotImplemented', `${endpoint.operation} is not implemented by s3local.`);
   }

@@ -85,15 +85,20 @@ export interface EndpointOptions {
   domains: readonly string[];
 }
 
-/** Splits the raw query string into a first-value map, decoding once (`+` stays `+`, as S3 does). */
+/**
+ * Splits the raw query string into a first-value map, decoding once. A `+` in the query is a space
+ * (form encoding), as S3, MinIO and Ceph read it: Go's url.Values.Encode sends `prefix=a+b%2B` for
+ * "a b+" (rclone with v2_auth lists `with spaces/` as `prefix=with+spaces%2F`), and AWS accepts a
+ * `+` for a space in query values. A literal plus arrives as `%2B`. In the path, `+` stays `+`.
+ */
 export function parseQuery(rawQuery: string): Map<string, string> {
   const query = new Map<string, string>();
   if (!rawQuery) return query;
   for (const part of rawQuery.split('&')) {
     if (!part) continue;
     const eq = part.indexOf('=');
-    const name = decodeComponent(eq < 0 ? part : part.slice(0, eq));
-    const value = eq < 0 ? '' : decodeComponent(part.slice(eq + 1));
+    const name = decodeComponent((eq < 0 ? part : part.slice(0, eq)).replace(/\+/g, ' '));
+    const value = eq < 0 ? '' : decodeComponent(part.slice(eq + 1).replace(/\+/g, ' '));
     if (!query.has(name)) query.set(name, value);
   }
   return query;

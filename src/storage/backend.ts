@@ -10,6 +10,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Checksums, ObjectBody } from '../s3/body.js';
+import type { MultipartStore } from './multipart.js';
 
 /** Standard headers stored with an object and returned on GET/HEAD. */
 export interface ObjectHeaders {
@@ -26,6 +27,11 @@ export interface ObjectHeaders {
 export interface PartLayout {
   /** Size of each part, in part order. */
   sizes: number[];
+  /**
+   * COMPOSITE multipart objects: each part's checksum, in part order (GET/HEAD `?partNumber=N`
+   * with checksum mode answer the part's value, as S3 does).
+   */
+  checksums?: Checksums[];
 }
 
 /** Everything known about a stored object. */
@@ -70,6 +76,15 @@ export interface PutOptions {
   size?: number;
   precondition?: WritePrecondition;
   signal?: AbortSignal;
+  /**
+   * Set by CompleteMultipartUpload, which hands the assembled parts to `putObject`: the ETag to
+   * store (`md5-of-md5s-N`) instead of the MD5 of the bytes, the part layout, and the checksum
+   * type of the body's checksums (COMPOSITE `xxx-N` values or FULL_OBJECT). A backend MUST store
+   * them when given; they are absent for plain PUTs.
+   */
+  etag?: string;
+  parts?: PartLayout;
+  checksumType?: 'FULL_OBJECT' | 'COMPOSITE';
 }
 
 export interface CopyOptions {
@@ -101,6 +116,14 @@ export interface ListPage {
    * the listing without repeating anything (a common prefix as `after` skips every key under it).
    */
   nextAfter?: string;
+}
+
+/** Counts a backend reports for `GET /_s3local/metrics` (see StorageBackend.stats). */
+export interface BackendStats {
+  /** Every bucket with its object count and total object bytes, by name. */
+  buckets: { name: string; objects: number; bytes: number }[];
+  /** Multipart uploads created and neither completed nor aborted, when the backend tracks them. */
+  multipartUploads?: number;
 }
 
 /** A storage backend (local directory, Drime Cloud, ...). All methods are async and may run concurrently. */
@@ -143,6 +166,25 @@ export interface StorageBackend {
   ): Promise<ObjectInfo>;
   /** One page of a listing in UTF-8 byte order of keys. */
   listObjects(bucket: string, opts: ListOptions): Promise<ListPage>;
+
+  /**
+   * Multipart uploads (see storage/multipart.ts). Optional: without it the multipart operations
+   * answer 501 NotImplemented. Open uploads count for `deleteBucket` (BucketNotEmpty).
+   */
+  readonly multipart?: MultipartStore;
+
+  /**
+   * Optional health probe for `GET /_s3local/health`: resolves when the store can take writes now
+   * (the local backend writes, fsyncs and removes a probe file and takes the index's write lock);
+   * rejects otherwise, with a message fit for an unauthenticated caller (no paths, no secrets).
+   * Backends without it are probed with `listBuckets()`.
+   */
+  health?(): Promise<void>;
+  /**
+   * Optional counts for `GET /_s3local/metrics`. SHOULD be cheap (an index aggregate, never a
+   * directory walk) and MUST NOT block the event loop for long; the server caches the answer.
+   */
+  stats?(): Promise<BackendStats>;
 
   /** Releases files, database handles and timers. */
   close(): Promise<void>;

@@ -6,6 +6,7 @@ import { describe } from 'node:test';
 import type { StorageBackend } from '../../src/storage/backend.js';
 import { BUCKET, type ContractSubject } from './contract-helpers.js';
 import { listingContract } from './contract-listing.js';
+import { multipartContract } from './contract-multipart.js';
 import { bucketAndObjectContract } from './contract-objects.js';
 import { writeContract } from './contract-writes.js';
 
@@ -33,5 +34,6 @@ export function runStorageContract(name: string, factory: () => Promise<Contract
     bucketAndObjectContract(withBackend);
     listingContract(withBackend);
     writeContract(withBackend);
+    multipartContract(withBackend);
   });
 }

@@ -5,9 +5,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { createS3Server, type S3Server } from '../../src/server/s3-server.js';
-import { LocalBackend } from '../../src/storage/local/local-backend.js';
-import type { Credentials } from '../../src/auth/types.js';
+// The public library API (what `import ... from 's3local'` gives), so every test exercises it.
+import {
+  createS3Server,
+  LocalBackend,
+  type Credentials,
+  type S3Server,
+  type S3ServerOptions,
+} from '../../src/index.js';
 
 /** Non-default test credentials: auth is on in every test unless a test turns it off. */
 export const TEST_CREDENTIALS: Credentials = {
@@ -22,6 +27,8 @@ export interface StartOptions {
   allowSigV2?: boolean;
   /** Reuse an existing data directory (e.g. to restart over the same store). */
   dataDir?: string;
+  /** More createS3Server options (limits, TLS, logging ...). */
+  server?: Partial<Omit<S3ServerOptions, 'backend'>>;
 }
 
 export interface TestServer {
@@ -45,15 +52,16 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   const dataDir = opts.dataDir ?? (await tempDir());
   const region = opts.region ?? 'us-east-1';
   const backend = await LocalBackend.open({ path: dataDir });
-  const advanced = opts.advanced ?? false;
-  if (!advanced) await backend.createBucket('default').catch(() => undefined);
   const server = createS3Server({
     backend,
-    auth: { credentials: opts.noAuth ? null : TEST_CREDENTIALS, region, allowSigV2: opts.allowSigV2 ?? true },
-    settings: { region, allowBucketCreation: advanced },
+    ...(opts.noAuth ? { noAuth: true } : TEST_CREDENTIALS),
+    region,
+    noSigv2: opts.allowSigV2 === false,
+    allowBucketCreation: opts.advanced ?? false,
+    ...opts.server,
   });
-  const { port } = await server.listen(0, '127.0.0.1');
-  const endpoint = `http://127.0.0.1:${port}`;
+  // listen() creates the `default` bucket in default mode.
+  const { port, url: endpoint } = await server.listen(0, '127.0.0.1');
   const clients: S3Client[] = [];
   return {
     endpoint,

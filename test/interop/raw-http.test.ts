@@ -7,28 +7,36 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { errorCode, rawRequest } from '../helpers/sign.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startServer, tempDir, type TestServer } from '../helpers/server.js';
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const md5b64 = (b: Buffer | string) => createHash('md5').update(b).digest('base64');
 
 describe('raw HTTP', () => {
   let srv: TestServer;
+  let sandbox: string;
   before(async () => {
-    srv = await startServer();
+    // The store sits in a private directory, so "nothing outside it changed" is checked against
+    // a directory no other test touches.
+    sandbox = await tempDir('s3local-raw-');
+    await mkdir(join(sandbox, 'data'));
+    srv = await startServer({ dataDir: join(sandbox, 'data') });
   });
-  after(async () => srv.close());
+  after(async () => {
+    await srv.close();
+    await rm(sandbox, { recursive: true, force: true });
+  });
 
   const put = (path: string, body: string, headers: Record<string, string> = {}) =>
     rawRequest(srv.endpoint, { method: 'PUT', path, body, headers, payloadHash: sha256(body) });
   const get = (path: string) => rawRequest(srv.endpoint, { method: 'GET', path });
 
   it('refuses traversal attempts and touches nothing outside the bucket', async () => {
-    const outside = dirname(srv.dataDir);
+    const outside = sandbox;
     const before = new Set(await readdir(outside));
     for (const path of [
       '/default/../escape-1',

@@ -6,12 +6,14 @@ import { S3Error } from '../errors.js';
 import {
   RESPONSE_OVERRIDES,
   checkReadConditions,
+  checksumHeaders,
   header,
   objectResponseHeaders,
   parseRange,
 } from '../headers.js';
 import type { Query } from '../endpoint.js';
 import type { ByteRange, ObjectInfo } from '../../storage/backend.js';
+import { partChecksums } from '../../storage/multipart.js';
 import { assertBucketAllowed } from './bucket-mode.js';
 import type { HandlerContext, S3Result } from './types.js';
 
@@ -71,7 +73,12 @@ async function planRead(ctx: HandlerContext, bucket: string, key: string, query:
   if (range && range.end < range.start) range = undefined; // an empty single part: nothing to slice
   const whole = range === undefined;
   const checksumMode = header(ctx.headers, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED';
-  const headers = objectResponseHeaders(info, checksumMode && (whole || partNumber !== undefined));
+  const headers = objectResponseHeaders(info, checksumMode && whole);
+  if (checksumMode && partNumber !== undefined) {
+    // The part's own checksum where S3 has one (storage/multipart.ts partChecksums).
+    const part = partChecksums(info, partNumber);
+    if (part) Object.assign(headers, checksumHeaders(part));
+  }
   for (const [param, name] of RESPONSE_OVERRIDES) {
     const v = query.get(param);
     if (v !== undefined) headers[name] = v;

@@ -5,7 +5,9 @@
  * uploaded only after the body ended cleanly; the MD5 ETag, headers, metadata and checksums live in
  * a local SQLite index validated by the entry's storage name. Drime errors become S3 errors here.
  */
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
+import type Database from 'better-sqlite3';
 import { S3Error } from '../../s3/errors.js';
 import type { ObjectBody } from '../../s3/body.js';
 import type {
@@ -31,7 +33,9 @@ import { objectInfo, recordValid, type UploadPolicy } from './objects.js';
 import { Retirer } from './retirer.js';
 import { prepareSpoolDir, spool } from './spool.js';
 import { isFolder, newestFirst, type DrimeEntry } from './types.js';
-import { commitCopy, commitPut, type WriteContext } from './writes.js';
+import { commitCopy, commitPut, type WriteContext, type WriteMeta } from './writes.js';
+import { openDrimeMultipart } from './multipart-uploads.js';
+import type { StagedMultipart } from '../multipart-staging.js';
 
 export interface DrimeBackendOptions {
   apiKey: string;
@@ -59,6 +63,10 @@ export interface DrimeBackendOptions {
   listingCacheTtlMs?: number;
   /** Grace period before an overwritten entry is deleted (default 30 s; 0: at once). */
   retireDelayMs?: number;
+  /** Staged S3 multipart parts and their state (default: `multipart/` beside indexPath). */
+  uploadsDir?: string;
+  /** Abandoned multipart uploads are removed after this many ms (default 7 days). */
+  multipartExpiryMs?: number;
   /** Client tuning: retries, concurrency, timeouts, page size, test hooks. */
   client?: Omit<DrimeClientOptions, 'apiKey' | 'workspaceId' | 'apiUrl'>;
 }
@@ -83,6 +91,9 @@ export class DrimeBackend implements StorageBackend {
   private readonly locks = new KeyedLock();
   private readonly w: WriteContext;
   private readonly retirer: Retirer;
+  /** S3 multipart uploads, staged locally (multipart-uploads.ts); set by {@link DrimeBackend.open}. */
+  multipart!: StagedMultipart;
+  private multipartDb: Database.Database | undefined;
 
   private constructor(
     readonly client: DrimeClient,
@@ -128,7 +139,7 @@ export class DrimeBackend implements StorageBackend {
         created = Date.now();
         index.setMeta(opts.workspaceId, metaKey, String(created));
       }
-      return new DrimeBackend(
+      const backend = new DrimeBackend(
         client,
         index,
         tree,
@@ -143,6 +154,20 @@ export class DrimeBackend implements StorageBackend {
         },
         opts.retireDelayMs ?? 30_000,
       );
+      const mp = await openDrimeMultipart(backend, {
+        dir: opts.uploadsDir ?? join(dirname(opts.indexPath), 'multipart'),
+        ...(opts.multipartExpiryMs !== undefined ? { expiryMs: opts.multipartExpiryMs } : {}),
+        requireBucket: async (bucket) => {
+          try {
+            await backend.bucketIds(bucket);
+          } catch (err) {
+            throw toS3Error(err, 'NoSuchBucket');
+          }
+        },
+      });
+      backend.multipart = mp.store;
+      backend.multipartDb = mp.db;
+      return backend;
     } catch (err) {
       index.close();
       throw toS3Error(err);
@@ -231,6 +256,8 @@ export class DrimeBackend implements StorageBackend {
     try {
       this.tree.invalidate([this.rootId], [bucket]);
       const ids = await this.bucketIds(bucket);
+      if (await this.multipart.hasUploads(bucket))
+        throw new S3Error('BucketNotEmpty', undefined, { BucketName: bucket });
       const probe = await listObjects(this.listSource(), ids, {
         prefix: '',
         delimiter: '',
@@ -371,12 +398,15 @@ export class DrimeBackend implements StorageBackend {
     }
     try {
       const digests = body.digests();
-      const meta = {
-        etag: digests.md5,
+      // CompleteMultipartUpload passes the multipart ETag, part layout and checksum type.
+      const meta: WriteMeta = {
+        etag: opts.etag ?? digests.md5,
         headers: opts.headers,
         metadata: opts.metadata,
         checksums: digests.checksums,
       };
+      if (opts.parts) meta.parts = opts.parts.sizes;
+      if (opts.checksumType) meta.checksumType = opts.checksumType;
       return await this.locks.run(this.lockKey(bucket, kp), () =>
         commitPut(this.w, { key, kp, base }, spooled, meta, opts.precondition, opts.signal),
       );
@@ -494,6 +524,8 @@ export class DrimeBackend implements StorageBackend {
   /** Runs pending deletions of overwritten entries and closes the index. */
   async close(): Promise<void> {
     await this.retirer.flush();
+    this.multipart?.close();
+    this.multipartDb?.close();
     this.index.close();
   }
 }

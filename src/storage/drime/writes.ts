@@ -51,6 +51,9 @@ export interface WriteMeta {
   headers: ObjectHeaders;
   metadata: Record<string, string>;
   checksums: Checksums;
+  /** Multipart objects (CompleteMultipartUpload): part sizes and the checksum type. */
+  parts?: number[];
+  checksumType?: 'FULL_OBJECT' | 'COMPOSITE';
 }
 
 interface Slot {
@@ -119,7 +122,8 @@ async function finish(
     checksums: meta.checksums,
     storedAt: Date.now(),
   };
-  if (Object.keys(meta.checksums).length > 0) rec.checksumType = 'FULL_OBJECT';
+  if (Object.keys(meta.checksums).length > 0) rec.checksumType = meta.checksumType ?? 'FULL_OBJECT';
+  if (meta.parts) rec.parts = meta.parts;
   w.index.put(w.ws, rec);
   w.tree.listings.added(entry);
   await w.retire(slot.same.filter((e) => e.id !== entry.id));
@@ -225,6 +229,7 @@ export async function commitCopy(
     etag: etag ?? entry.fileName,
     headers,
     metadata,
-    checksums: srcInfo.checksums,
+    // A composite (per-part) checksum does not describe a copy, which is a single-part object.
+    checksums: srcInfo.checksumType === 'COMPOSITE' ? {} : srcInfo.checksums,
   });
 }

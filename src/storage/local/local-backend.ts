@@ -27,8 +27,11 @@ import type Database from 'better-sqlite3';
 import type { ObjectBody } from '../../s3/body.js';
 import { S3Error } from '../../s3/errors.js';
 import { openIndexDatabase } from '../../index/index-db.js';
+import { GroupCommit } from '../../index/group-commit.js';
+import { WriteJournal, type JournalEntry } from '../../index/write-journal.js';
 import { encodeJsonColumns, ObjectIndex, rowToInfo, type ObjectRow } from '../../index/object-index.js';
 import type {
+  BackendStats,
   BucketInfo,
   ByteRange,
   CopyOptions,
@@ -40,6 +43,7 @@ import type {
   WritePrecondition,
 } from '../backend.js';
 import { collectListPage } from '../listing.js';
+import type { StagedMultipart } from '../multipart-staging.js';
 import { isValidBucketName } from './bucket-dirs.js';
 import {
   containsFile,
@@ -58,12 +62,18 @@ import {
 } from './fs-ops.js';
 import { candidatePaths, keyToPath, pathToKey, selfPath } from './key-path.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { openLocalMultipart } from './multipart.js';
 import { placeFile, type PlacementContext } from './placement.js';
+import { reconcileKey, recoverJournal, sameFile, settleEntry, type ReconcileContext } from './reconcile.js';
+import { dropRows, rebuildIndex, vacuumIndex, type RebuildOptions, type RebuildResult } from './rebuild.js';
+import { StoreLock } from './store-lock.js';
 
 /** Options of {@link LocalBackend.open}. */
 export interface LocalBackendOptions {
   /** The data directory (`--path`); created (mode 0700) when missing. */
   path: string;
+  /** `--multipart-expiry`: abandoned multipart uploads are removed after this many ms (default 7 days). */
+  multipartExpiryMs?: number;
 }
 
 /** Name of the s3local directory inside the data directory. */
@@ -77,10 +87,6 @@ type RowContent = Omit<ObjectRow, 'bucket' | 'key' | 'path' | 'mtimeNs' | 'size'
 
 function ignore(): void {}
 
-function sameFile(row: ObjectRow, st: BigIntStats): boolean {
-  return st.isFile() && Number(st.size) === row.size && Number(st.mtimeNs) === Number(row.mtimeNs);
-}
-
 /** A local directory as a StorageBackend. */
 export class LocalBackend implements StorageBackend {
   readonly kind = 'local';
@@ -92,14 +98,28 @@ export class LocalBackend implements StorageBackend {
   readonly #index: ObjectIndex;
   readonly #locks = new KeyedMutex();
   readonly #ctx: PlacementContext;
+  readonly #lock: StoreLock;
+  readonly #journal: WriteJournal;
+  readonly #rctx: ReconcileContext;
+  readonly #commits: GroupCommit;
   readonly #tmpPrefix = randomBytes(6).toString('hex');
+  /** Multipart uploads (local/multipart.ts); set by {@link LocalBackend.open}. */
+  multipart!: StagedMultipart;
   #tmpCounter = 0;
 
-  private constructor(root: string, db: Database.Database) {
+  private constructor(root: string, db: Database.Database, lock: StoreLock) {
     this.root = root;
     this.tmpDir = join(root, META_DIR, 'tmp');
     this.#db = db;
+    this.#lock = lock;
     this.#index = new ObjectIndex(db);
+    this.#journal = new WriteJournal(db);
+    this.#commits = new GroupCommit(db);
+    this.#rctx = {
+      index: this.#index,
+      journal: this.#journal,
+      bucketDir: (bucket) => this.#bucketDir(bucket),
+    };
     this.#ctx = {
       index: this.#index,
       locks: this.#locks,
@@ -109,10 +129,12 @@ export class LocalBackend implements StorageBackend {
   }
 
   /**
-   * Opens the store at `opts.path`: creates the directories (0700), removes stale temp files,
-   * opens and migrates the index, and reconciles buckets with the directories on disk (a
-   * directory with a valid bucket name is a bucket; a bucket whose directory is gone is
-   * forgotten with its object rows).
+   * Opens the store at `opts.path`: creates the directories (0700), takes the store lock
+   * (`.s3local/lock`; throws StoreLockedError when another process or open holds it), opens and
+   * migrates the index, reconciles buckets with the directories on disk (a directory with a valid
+   * bucket name is a bucket; a bucket whose directory is gone is forgotten with its object rows),
+   * settles the writes a crash left in flight (the write journal: O(writes in flight), see
+   * reconcile.ts) and removes stale temp files.
    */
   static async open(opts: LocalBackendOptions): Promise<LocalBackend> {
     const root = resolve(opts.path);
@@ -121,19 +143,28 @@ export class LocalBackend implements StorageBackend {
     for (const dir of [meta, join(meta, 'tmp'), join(meta, 'uploads')]) {
       await mkdir(dir, { recursive: true, mode: DIR_MODE });
     }
-    // Anything in tmp/ is an interrupted write of a previous run.
-    for (const name of await readdir(join(meta, 'tmp'))) {
-      await rm(join(meta, 'tmp', name), { recursive: true, force: true });
-    }
-    const db = openIndexDatabase(join(meta, 'index.sqlite'));
-    const backend = new LocalBackend(root, db);
+    const lock = StoreLock.acquire(root);
+    let db: Database.Database | undefined;
     try {
+      db = openIndexDatabase(join(meta, 'index.sqlite'));
+      const backend = new LocalBackend(root, db, lock);
       await backend.#reconcileBuckets();
+      await recoverJournal(backend.#rctx);
+      // Anything in tmp/ is an interrupted write of a previous run (settled above).
+      for (const name of await readdir(join(meta, 'tmp'))) {
+        await rm(join(meta, 'tmp', name), { recursive: true, force: true });
+      }
+      backend.multipart = await openLocalMultipart(backend, {
+        db,
+        dir: join(meta, 'uploads'),
+        ...(opts.multipartExpiryMs !== undefined ? { expiryMs: opts.multipartExpiryMs } : {}),
+      });
+      return backend;
     } catch (err) {
-      db.close();
+      db?.close();
+      lock.release();
       throw err;
     }
-    return backend;
   }
 
   async #reconcileBuckets(): Promise<void> {
@@ -204,6 +235,7 @@ export class LocalBackend implements StorageBackend {
     this.#requireBucket(bucket);
     const notEmpty = () => new S3Error('BucketNotEmpty', undefined, { BucketName: bucket });
     if (this.#index.hasObjects(bucket)) throw notEmpty();
+    if (await this.multipart.hasUploads(bucket)) throw notEmpty();
     const dir = this.#bucketDir(bucket);
     // Files not (yet) in the index still count: never delete data recursively.
     if (await containsFile(dir)) throw notEmpty();
@@ -285,39 +317,9 @@ export class LocalBackend implements StorageBackend {
     throw new S3Error('InternalError', 'the object keeps changing on disk');
   }
 
-  /** Brings the key's row in line with the disk, under the key's lock. */
+  /** Brings the key's row in line with the disk (reconcile.ts), under the key's lock. */
   async #reconcile(bucket: string, key: string): Promise<void> {
-    await this.#locks.run(this.#ctx.lockName(bucket, key), async () => {
-      const row = this.#index.getObject(bucket, key);
-      if (row === undefined) return;
-      const places = [row.path, ...candidatePaths(key).filter((p) => p !== row.path)];
-      for (const place of places) {
-        const abs = this.#abs(bucket, place);
-        const st = await stat(abs, { bigint: true }).catch(() => undefined);
-        if (!st?.isFile()) continue;
-        if (sameFile(row, st)) {
-          if (place !== row.path) this.#index.setPath(bucket, key, place); // moved (e.g. an interrupted move)
-          return;
-        }
-        // Changed behind the server's back: describe the bytes that are there now.
-        const { md5, size } = await hashFile(abs);
-        const after = await stat(abs, { bigint: true });
-        if (!sameFile({ ...row, size, mtimeNs: st.mtimeNs }, after)) return; // still changing
-        this.#index.putObject({
-          ...row,
-          path: place,
-          size,
-          etag: md5,
-          mtimeNs: st.mtimeNs,
-          lastModified: Math.floor(Number(st.mtimeNs / 1_000_000n)),
-          checksums: '{}',
-          checksumType: null,
-          parts: null,
-        });
-        return;
-      }
-      this.#index.deleteObject(bucket, key); // the file is gone
-    });
+    await this.#locks.run(this.#ctx.lockName(bucket, key), () => reconcileKey(this.#rctx, bucket, key));
   }
 
   // ---- writes ----------------------------------------------------------------------------
@@ -346,11 +348,12 @@ export class LocalBackend implements StorageBackend {
     try {
       const digests = body.digests();
       const checksums = digests.checksums;
+      // CompleteMultipartUpload passes the multipart ETag, part layout and checksum type.
       const content: RowContent = {
-        etag: digests.md5,
+        etag: opts.etag ?? digests.md5,
         lastModified: 0,
-        ...encodeJsonColumns(opts.headers, opts.metadata, checksums),
-        checksumType: Object.keys(checksums).length > 0 ? 'FULL_OBJECT' : null,
+        ...encodeJsonColumns(opts.headers, opts.metadata, checksums, opts.parts),
+        checksumType: Object.keys(checksums).length > 0 ? (opts.checksumType ?? 'FULL_OBJECT') : null,
       };
       return await this.#commit(bucket, key, natural, tmp, written, content, opts.precondition, opts.signal);
     } catch (err) {
@@ -378,29 +381,77 @@ export class LocalBackend implements StorageBackend {
       const current = this.#index.getObject(bucket, key);
       precondition?.(current && rowToInfo(current));
       this.#requireBucket(bucket);
-      const path = await placeFile(this.#ctx, bucket, natural, tmp, current?.path);
-      const abs = this.#abs(bucket, path);
-      await fsyncDir(dirname(abs));
-      const row: ObjectRow = {
+      const { ino } = await stat(tmp, { bigint: true });
+      const intended: ObjectRow = {
         ...content,
         bucket,
         key,
-        path,
+        path: '',
         size: written.size,
         mtimeNs: written.mtimeNs,
         lastModified: Date.now(),
       };
-      if (!this.#index.putObject(row)) {
-        // The bucket was deleted while we wrote: do not leave an orphan behind.
-        await unlinkQuiet(abs);
-        await pruneEmptyDirs(this.#bucketDir(bucket), dirname(path));
-        throw new S3Error('NoSuchBucket', undefined, { BucketName: bucket });
+      // From here until the row commits, a crash is settled at the next open (reconcile.ts).
+      const intent = this.#journal.beginPut(bucket, key, ino, intended);
+      let pending = true;
+      try {
+        const path = await placeFile(this.#ctx, bucket, natural, tmp, current?.path);
+        const abs = this.#abs(bucket, path);
+        await fsyncDir(dirname(abs));
+        const row: ObjectRow = { ...intended, path };
+        const movedFrom =
+          current !== undefined && current.path !== path && pathToKey(current.path) === key
+            ? current.path
+            : undefined;
+        // One transaction: the row, and the end of the intent (kept while an old file remains).
+        if (!(await this.#commitRow(row, movedFrom === undefined ? intent : undefined))) {
+          // The bucket was deleted while we wrote: do not leave an orphan behind.
+          await unlinkQuiet(abs);
+          await pruneEmptyDirs(this.#bucketDir(bucket), dirname(path));
+          this.#journal.end(intent);
+          pending = false;
+          throw new S3Error('NoSuchBucket', undefined, { BucketName: bucket });
+        }
+        if (movedFrom !== undefined) {
+          await unlinkQuiet(this.#abs(bucket, movedFrom)).catch(() => undefined);
+          this.#journal.end(intent);
+        }
+        pending = false;
+        return rowToInfo(row);
+      } finally {
+        if (pending) await this.#settle(intent);
       }
-      if (current !== undefined && current.path !== path && pathToKey(current.path) === key) {
-        await unlinkQuiet(this.#abs(bucket, current.path)).catch(() => undefined);
-      }
-      return rowToInfo(row);
     });
+  }
+
+  /** Deletes the row and ends `intent` in one (group) commit. */
+  #dropRow(bucket: string, key: string, intent: JournalEntry): Promise<void> {
+    return this.#commits.run(() => {
+      this.#index.deleteObject(bucket, key);
+      this.#journal.end(intent);
+    });
+  }
+
+  /** Upserts the row and ends `intent` in one (group) commit; false when the bucket is gone. */
+  #commitRow(row: ObjectRow, intent: JournalEntry | undefined): Promise<boolean> {
+    return this.#commits.run(() => {
+      if (!this.#index.putObject(row)) return false;
+      if (intent !== undefined) this.#journal.end(intent);
+      return true;
+    });
+  }
+
+  /**
+   * A write failed after recording its intent: settle it now as the next open would (the file was
+   * placed -> its row is committed; else the row is reconciled with the disk). Should settling
+   * fail too, the intent stays for the next open.
+   */
+  async #settle(intent: JournalEntry): Promise<void> {
+    try {
+      await settleEntry(this.#rctx, intent, { ancestors: false });
+    } catch {
+      // left in the journal
+    }
   }
 
   /** Unlinks the file and drops the row; a key that cannot be stored (see key-path) is absent. */
@@ -418,23 +469,31 @@ export class LocalBackend implements StorageBackend {
       const places = row
         ? [row.path, ...candidatePaths(key).filter((p) => p !== row.path)]
         : [natural, selfPath(natural)];
-      let removedFrom: string | undefined;
-      for (const place of places) {
-        try {
-          await unlink(join(root, place));
-          removedFrom = place;
-          break;
-        } catch (err) {
-          const code = errnoOf(err) ?? '';
-          // EISDIR (Linux) / EPERM (macOS): the natural path is a directory; try the self path.
-          const isDir =
-            code === 'EPERM' && (await stat(join(root, place)).catch(() => undefined))?.isDirectory();
-          if (!MISSING.has(code) && !isDir) throw mapStorageError(err);
+      // A row whose file is about to go: a crash before the row is dropped is settled at open.
+      const intent = row ? this.#journal.beginDelete(bucket, key) : undefined;
+      let pending = intent !== undefined;
+      try {
+        let removedFrom: string | undefined;
+        for (const place of places) {
+          try {
+            await unlink(join(root, place));
+            removedFrom = place;
+            break;
+          } catch (err) {
+            const code = errnoOf(err) ?? '';
+            // EISDIR (Linux) / EPERM (macOS): the natural path is a directory; try the self path.
+            const isDir =
+              code === 'EPERM' && (await stat(join(root, place)).catch(() => undefined))?.isDirectory();
+            if (!MISSING.has(code) && !isDir) throw mapStorageError(err);
+          }
         }
+        if (removedFrom !== undefined) await fsyncDir(dirname(join(root, removedFrom)));
+        if (intent !== undefined) await this.#dropRow(bucket, key, intent);
+        pending = false;
+        return removedFrom;
+      } finally {
+        if (pending && intent !== undefined) await this.#settle(intent);
       }
-      if (removedFrom !== undefined) await fsyncDir(dirname(join(root, removedFrom)));
-      if (row) this.#index.deleteObject(bucket, key);
-      return removedFrom;
     });
     if (removed !== undefined) await pruneEmptyDirs(root, dirname(removed));
   }
@@ -577,8 +636,108 @@ export class LocalBackend implements StorageBackend {
     });
   }
 
+  // ---- operations (health, metrics) ------------------------------------------------------
+
+  /**
+   * Health probe: a probe file written, fsynced and removed in `.s3local/tmp` (the file system
+   * takes writes: not full, not read-only, the directory still there), then the index's write lock
+   * taken and released (not locked by another process, not read-only). Messages name the error
+   * code, never a path.
+   */
+  async health(): Promise<void> {
+    const probe = join(this.tmpDir, `${this.#tmpPrefix}-health-${(++this.#tmpCounter).toString(36)}`);
+    try {
+      const fh = await open(probe, 'wx', FILE_MODE);
+      try {
+        await fh.writeFile('s3local health probe\n');
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await unlink(probe);
+    } catch (err) {
+      await unlinkQuiet(probe).catch(ignore);
+      throw new Error(`the data directory does not take writes (${errnoOf(err) ?? 'error'})`);
+    }
+    if (!this.#db.open) throw new Error('the index is closed');
+    if (this.#db.inTransaction) return; // a write is committing right now: the index is alive
+    const previous = this.#db.pragma('busy_timeout', { simple: true }) as number;
+    try {
+      // Short wait: better-sqlite3 blocks the event loop while it waits for the lock.
+      this.#db.pragma('busy_timeout = 100');
+      this.#db.exec('BEGIN IMMEDIATE');
+      this.#db.exec('ROLLBACK');
+    } catch (err) {
+      throw new Error(`the index cannot be written (${errnoOf(err) ?? 'error'})`);
+    } finally {
+      this.#db.pragma(`busy_timeout = ${previous}`);
+    }
+  }
+
+  /**
+   * Objects and bytes per bucket from the index, summed page by page (`pageSize` rows per query)
+   * with the event loop free between pages, so a large store never stalls requests.
+   */
+  async stats(pageSize = 10_000): Promise<BackendStats> {
+    const buckets: BackendStats['buckets'] = [];
+    for (const bucket of this.#index.listBuckets()) {
+      let objects = 0;
+      let bytes = 0;
+      let after = '';
+      for (;;) {
+        if (!this.#db.open) throw new Error('the index is closed');
+        const page = this.#index.sumObjects(bucket.name, after, pageSize);
+        objects += page.count;
+        bytes += page.bytes;
+        if (page.count < pageSize || page.last === null) break;
+        after = page.last;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      buckets.push({ name: bucket.name, objects, bytes });
+    }
+    const stats: BackendStats = { buckets };
+    const uploads = this.#db
+      .prepare<[], number>(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'multipart_uploads'",
+      )
+      .pluck()
+      .get();
+    if (uploads === 1) {
+      stats.multipartUploads =
+        this.#db.prepare<[], number>('SELECT count(*) FROM multipart_uploads').pluck().get() ?? 0;
+    }
+    return stats;
+  }
+
+  // ---- maintenance (`s3local cache ...`) ---------------------------------------------------
+
+  /**
+   * Rebuilds the index from the files (rebuild.ts): adds files written behind the server's back,
+   * re-hashes changed ones, fixes moved ones, drops rows whose file is gone.
+   */
+  rebuildIndex(opts: RebuildOptions = {}): Promise<RebuildResult> {
+    return rebuildIndex({ db: this.#db, index: this.#index, bucketDir: (b) => this.#bucketDir(b) }, opts);
+  }
+
+  /**
+   * Deletes the index rows of `bucket` (every bucket when undefined), never a file; returns how
+   * many. The files stay and are indexed again by {@link rebuildIndex} (with MD5 ETags and without
+   * the metadata the rows held).
+   */
+  dropIndexRows(bucket?: string): number {
+    return dropRows(this.#db, bucket);
+  }
+
+  /** VACUUMs the index; sizes (index + WAL) before and after. */
+  vacuumIndex(): Promise<{ before: number; after: number }> {
+    return vacuumIndex(this.#db);
+  }
+
+  /** Closes the index and releases the store lock. */
   close(): Promise<void> {
+    this.multipart?.close();
     if (this.#db.open) this.#db.close();
+    this.#lock.release();
     return Promise.resolve();
   }
 }

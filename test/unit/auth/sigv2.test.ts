@@ -252,4 +252,37 @@ describe('SigV2: failures and the query form', () => {
       exampleConfig({ now: () => now }),
     );
   });
+
+  it('a sub-resource sent as `uploads=` verifies signed bare (Go clients) or as sent (botocore)', async () => {
+    const now = new Date('2024-05-01T10:00:00Z');
+    const date = now.toUTCString();
+    for (const resource of ['/bucket?uploads', '/bucket?uploads=']) {
+      const headers: HeaderList = [
+        ['Host', 'localhost'],
+        ['Date', date],
+        [
+          'Authorization',
+          `AWS ${EXAMPLE_KEY.accessKeyId}:${signV2(EXAMPLE_KEY.secretAccessKey, `GET\n\n\n${date}\n${resource}`)}`,
+        ],
+      ];
+      await authenticate(
+        makeInput('GET', '/bucket?max-uploads=1000&prefix=&uploads=', headers),
+        exampleConfig({ now: () => now }),
+      );
+    }
+    // A bare `?uploads` on the wire is signed bare only.
+    const wrong = `GET\n\n\n${date}\n/bucket?uploads=`;
+    await rejectsWith(
+      () =>
+        authenticate(
+          makeInput('GET', '/bucket?uploads', [
+            ['Host', 'localhost'],
+            ['Date', date],
+            ['Authorization', `AWS ${EXAMPLE_KEY.accessKeyId}:${signV2(EXAMPLE_KEY.secretAccessKey, wrong)}`],
+          ]),
+          exampleConfig({ now: () => now }),
+        ),
+      'SignatureDoesNotMatch',
+    );
+  });
 });

@@ -50,8 +50,12 @@ function sample(spec: OptionSpec, layer: 'flag' | 'env' | 'config'): { raw: unkn
     }
     case 'duration':
       return { raw: layer === 'config' ? 5 : '5s', want: 5000 };
-    case 'string':
+    case 'string': {
+      // An option with choices takes a different allowed value per layer.
+      const choice = spec.choices?.[{ flag: 1, env: 0, config: 1 }[layer] % spec.choices.length];
+      if (choice !== undefined) return { raw: choice, want: choice };
       return { raw: `/${layer}-${spec.name}`, want: `/${layer}-${spec.name}` };
+    }
   }
 }
 
@@ -104,6 +108,12 @@ describe('resolveServeOptions precedence: flag > env > backend config > default'
       debug: false,
       backend: 'local',
       allowBucketCreation: false,
+      drimeDelete: 'trash',
+      metricsPublic: false,
+      logFormat: 'text',
+      logLevel: 'info',
+      maxConnections: 1024,
+      maxHeaderSize: 16384,
     });
   });
 

@@ -93,9 +93,10 @@ describe('parseEndpoint', () => {
     );
   });
 
-  it('keeps + literal and the first of repeated parameters', () => {
-    const q = parseQuery('prefix=a+b&prefix=second&flag&empty=');
-    assert.equal(q.get('prefix'), 'a+b');
+  it('reads + in a query as a space and keeps the first of repeated parameters', () => {
+    const q = parseQuery('prefix=a+b%2Bc&prefix=second&flag&empty=');
+    // `+` is a space in a query (form encoding); a literal plus is `%2B`.
+    assert.equal(q.get('prefix'), 'a b+c');
     assert.equal(q.get('flag'), '');
     assert.equal(q.get('empty'), '');
   });
