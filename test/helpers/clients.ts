@@ -3,6 +3,9 @@
  * skipped with a loud reason. Missing under CI=true: the test fails, since .ci/run installs them.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 
 /** True when `cmd` is on PATH. */
 export function hasCommand(cmd: string): boolean {
@@ -61,5 +64,40 @@ export function runClient(
       clearTimeout(timer);
       resolve({ code, out, err });
     });
+  });
+}
+
+/** The pyenv awscli v1 (a 2025+ botocore that sends CRC32 trailers), when this machine has it. */
+export const PYENV_AWS = join(homedir(), '.pyenv', 'shims', 'aws');
+
+/** The awscli builds the suite runs, each with its `it` options (skip when absent, as above). */
+export function awscliVariants(): Array<{
+  label: string;
+  bin: string;
+  opts: { skip?: string; timeout: number };
+}> {
+  return [
+    { label: 'awscli (Debian)', bin: '/usr/bin/aws', opts: clientTestOptions('aws') },
+    {
+      label: 'awscli v1 (pyenv, new botocore)',
+      bin: PYENV_AWS,
+      opts: existsSync(PYENV_AWS)
+        ? { timeout: 600_000 }
+        : { skip: 'the pyenv awscli v1 is not installed on this machine', timeout: 600_000 },
+    },
+  ];
+}
+
+/** awscli's environment: the given config file, the test credentials, nothing ambient. */
+export function awscliEnv(
+  config: string,
+  credentials: { accessKeyId: string; secretAccessKey: string },
+): NodeJS.ProcessEnv {
+  return clientEnv({
+    AWS_CONFIG_FILE: config,
+    AWS_SHARED_CREDENTIALS_FILE: `${config}.no-credentials`,
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    AWS_EC2_METADATA_DISABLED: 'true',
   });
 }

@@ -6,19 +6,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { clientEnv, clientTestOptions, runClient } from '../helpers/clients.js';
+import { awscliEnv, awscliVariants, clientEnv, clientTestOptions, runClient } from '../helpers/clients.js';
 import { TEST_CREDENTIALS, startServer, tempDir, type TestServer } from '../helpers/server.js';
 
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 
 const run = runClient;
-
-/** The pyenv awscli v1 (newer botocore), when this machine has it. */
-const PYENV_AWS = join(homedir(), '.pyenv', 'shims', 'aws');
 
 describe('command-line clients with auth on', () => {
   let srv: TestServer;
@@ -42,23 +37,10 @@ describe('command-line clients with auth on', () => {
     const config = join(dir, 'aws-config');
     // Path-style addressing; the default 8 MiB multipart threshold (the 20 MiB file goes in parts).
     await writeFile(config, '[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n');
-    return clientEnv({
-      AWS_CONFIG_FILE: config,
-      AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-credentials'),
-      AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-      AWS_EC2_METADATA_DISABLED: 'true',
-    });
+    return awscliEnv(config, TEST_CREDENTIALS);
   }
 
-  for (const [label, bin] of [
-    ['awscli (Debian)', '/usr/bin/aws'],
-    ['awscli v1 (pyenv, new botocore)', PYENV_AWS],
-  ] as const) {
-    const opts =
-      bin === PYENV_AWS && !existsSync(PYENV_AWS)
-        ? { skip: 'the pyenv awscli v1 is not installed on this machine', timeout: 600_000 }
-        : clientTestOptions('aws');
+  for (const { label, bin, opts } of awscliVariants()) {
     it(`${label}: cp a 20 MiB file up and down, ls, head-object, presign`, opts, async () => {
       const env = await awsEnv();
       const aws = (...args: string[]) => run(bin, ['--endpoint-url', srv.endpoint, ...args], env);

@@ -12,11 +12,10 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
-import { clientEnv, clientTestOptions, runClient } from '../helpers/clients.js';
+import { awscliEnv, awscliVariants, clientEnv, clientTestOptions, runClient } from '../helpers/clients.js';
 import { TEST_CREDENTIALS, startServer, tempDir, type TestServer } from '../helpers/server.js';
 
 const MiB = 1024 * 1024;
-const PYENV_AWS = join(homedir(), '.pyenv', 'shims', 'aws');
 const PYENV_PYTHON = join(homedir(), '.pyenv', 'shims', 'python3');
 const PYTHON = existsSync(PYENV_PYTHON) ? PYENV_PYTHON : 'python3';
 
@@ -85,24 +84,9 @@ describe('multipart with command-line clients', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  function awsEnv(config: string): NodeJS.ProcessEnv {
-    return clientEnv({
-      AWS_CONFIG_FILE: config,
-      AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-credentials'),
-      AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-      AWS_EC2_METADATA_DISABLED: 'true',
-    });
-  }
+  const awsEnv = (config: string) => awscliEnv(config, TEST_CREDENTIALS);
 
-  for (const [label, bin] of [
-    ['awscli (Debian)', '/usr/bin/aws'],
-    ['awscli v1 (pyenv, new botocore)', PYENV_AWS],
-  ] as const) {
-    const opts =
-      bin === PYENV_AWS && !existsSync(PYENV_AWS)
-        ? { skip: 'the pyenv awscli v1 is not installed on this machine', timeout: 600_000 }
-        : clientTestOptions('aws');
+  for (const { label, bin, opts } of awscliVariants()) {
     it(`${label}: s3 cp of 50 MiB in 8 MiB parts, up and down`, opts, async () => {
       const config = join(dir, `aws-config-${label.length}`);
       await writeFile(
