@@ -10,6 +10,7 @@ import { mapLimit } from './retry.js';
 import {
   fileRange,
   registerEntry,
+  storageObjectFields,
   storageRequest,
   type UploadSource,
   type UploadTarget,
@@ -54,14 +55,7 @@ export async function uploadMultipartBytes(
 ): Promise<string> {
   const sig = signal ? { signal } : {};
   const created = await client.call('POST', '/s3/multipart/create', {
-    json: {
-      filename: target.name,
-      mime: target.mime,
-      size: src.size,
-      extension: target.extension,
-      relativePath: '',
-      parentId: target.parentId,
-    },
+    json: storageObjectFields(src, target),
     // An orphaned session from an ambiguous retry costs nothing (R2 drops it after 7 days).
     idempotent: true,
     ...sig,

@@ -247,6 +247,21 @@ export async function registerEntry(
   return uploadStep(client, 'POST /s3/entries', src.size, attempt, recheck, signal);
 }
 
+/**
+ * The description of a new storage object that `/s3/simple/presign` and `/s3/multipart/create`
+ * both take (drime-api.md §5).
+ */
+export function storageObjectFields(src: UploadSource, target: UploadTarget): Record<string, unknown> {
+  return {
+    filename: target.name,
+    mime: target.mime,
+    size: src.size,
+    extension: target.extension,
+    relativePath: '',
+    parentId: target.parentId,
+  };
+}
+
 /** The presigned single PUT (`/s3/simple/presign`, PUT, `/s3/entries`) for small objects (§5.2). */
 export async function uploadPresigned(
   client: DrimeClient,
@@ -256,14 +271,7 @@ export async function uploadPresigned(
 ): Promise<DrimeEntry> {
   const sig = signal ? { signal } : {};
   const presign = await client.call('POST', '/s3/simple/presign', {
-    json: {
-      filename: target.name,
-      mime: target.mime,
-      size: src.size,
-      extension: target.extension,
-      relativePath: '',
-      parentId: target.parentId,
-    },
+    json: storageObjectFields(src, target),
     idempotent: true,
     ...sig,
   });
