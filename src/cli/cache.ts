@@ -211,6 +211,7 @@ export function rebuildSummary(path: string, r: RebuildResult): string {
   if (r.ignored > 0) line += `, ${formatCount(r.ignored)} ignored (not object files)`;
   if (r.duplicates > 0) line += `, ${formatCount(r.duplicates)} duplicates (not indexed)`;
   if (r.skipped > 0) line += `, ${formatCount(r.skipped)} skipped (changing or unreadable)`;
+  if (r.versionedKeys) line += `, ${formatCount(r.versionedKeys)} keys with versions settled`;
   return line;
 }
 

@@ -6,9 +6,9 @@
  * Keys are TEXT with the BINARY collation: SQLite compares TEXT in a UTF-8 database with memcmp,
  * which is the UTF-8 byte order S3 lists in.
  *
- * Reserved for later migrations (documented in docs/on-disk-format.md, not created yet):
- *   - `object_versions(bucket, key, version_id, ...)` for noncurrent versions and delete markers,
- *     whose bytes will live under `.s3local/versions/`; the current version stays in `objects`.
+ * Versioning (migration 4): the current version stays in `objects` (its version id and lock in
+ * `objects.version`); noncurrent versions and delete markers are rows of `object_versions`, whose
+ * bytes and records live under `.s3local/versions/` (storage/local/version-records.ts).
  */
 import type Database from 'better-sqlite3';
 
@@ -92,6 +92,30 @@ export const MIGRATIONS: readonly Migration[] = [
         last_modified INTEGER NOT NULL,                  -- ms since the epoch
         PRIMARY KEY (upload_id, part_number)
       ) WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 4,
+    description: 'object versions and delete markers (versioning, object lock)',
+    sql: `
+      -- The current version's id, sequence number and object lock, as JSON {id, seq, lock};
+      -- NULL for an object never versioned (the null version, no lock).
+      ALTER TABLE objects ADD COLUMN version TEXT;
+
+      -- Noncurrent versions and delete markers, newest first within a key. The version record on
+      -- disk (.s3local/versions/...) is the truth; this row mirrors it (JSON VersionRecord).
+      CREATE TABLE object_versions (
+        bucket      TEXT NOT NULL COLLATE BINARY,
+        key         TEXT NOT NULL COLLATE BINARY,
+        seq         INTEGER NOT NULL,             -- orders the versions of a key (larger = newer)
+        version_id  TEXT NOT NULL,                -- 'null' for the null version
+        record      TEXT NOT NULL,                -- JSON VersionRecord
+        PRIMARY KEY (bucket, key, seq DESC)
+      ) WITHOUT ROWID;
+      CREATE INDEX object_versions_by_id ON object_versions (bucket, key, version_id);
+
+      -- The object lock the completed object will get (JSON StoredLock), given on Create.
+      ALTER TABLE multipart_uploads ADD COLUMN lock TEXT;
     `,
   },
 ];

@@ -5,7 +5,14 @@
  */
 import type Database from 'better-sqlite3';
 import type { Checksums } from '../s3/body.js';
-import type { BucketInfo, ObjectHeaders, ObjectInfo, PartLayout } from '../storage/backend.js';
+import type {
+  BucketInfo,
+  ObjectHeaders,
+  ObjectInfo,
+  ObjectLockState,
+  PartLayout,
+  RetentionMode,
+} from '../storage/backend.js';
 import type { SeekBound } from '../storage/listing.js';
 
 /** One row of `objects`, JSON columns still encoded. */
@@ -28,10 +35,58 @@ export interface ObjectRow {
   checksums: string;
   checksumType: string | null;
   parts: string | null;
+  /**
+   * JSON {@link CurrentVersion} of a versioned object; null/absent for an object never versioned
+   * (the null version without lock).
+   */
+  version?: string | null;
+}
+
+/** What `objects.version` holds: the current version's id, its order among versions, its lock. */
+export interface CurrentVersion {
+  id: string;
+  seq: number;
+  lock?: StoredLock;
+}
+
+/** An object lock as stored (JSON): dates as ms since the epoch. */
+export interface StoredLock {
+  mode?: RetentionMode;
+  retainUntil?: number;
+  legalHold?: boolean;
+}
+
+/** The ObjectLockState of a stored lock (undefined when it holds nothing). */
+export function lockFromStored(lock: StoredLock | undefined): ObjectLockState | undefined {
+  if (lock === undefined) return undefined;
+  const out: ObjectLockState = {};
+  if (lock.mode !== undefined && lock.retainUntil !== undefined) {
+    out.mode = lock.mode;
+    out.retainUntil = new Date(lock.retainUntil);
+  }
+  if (lock.legalHold !== undefined) out.legalHold = lock.legalHold;
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** The stored form of a lock state (undefined when it holds nothing). */
+export function lockToStored(lock: ObjectLockState | undefined): StoredLock | undefined {
+  if (lock === undefined) return undefined;
+  const out: StoredLock = {};
+  if (lock.mode !== undefined && lock.retainUntil !== undefined) {
+    out.mode = lock.mode;
+    out.retainUntil = lock.retainUntil.getTime();
+  }
+  if (lock.legalHold !== undefined) out.legalHold = lock.legalHold;
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** The row's current-version JSON, parsed (undefined for an object never versioned). */
+export function currentVersionOf(row: Pick<ObjectRow, 'version'>): CurrentVersion | undefined {
+  return row.version ? (JSON.parse(row.version) as CurrentVersion) : undefined;
 }
 
 const OBJECT_COLUMNS = `bucket, key, path, size, etag, mtime_ns AS mtimeNs, last_modified AS lastModified,
-  headers, metadata, checksums, checksum_type AS checksumType, parts`;
+  headers, metadata, checksums, checksum_type AS checksumType, parts, version`;
 
 function parseJson<T>(text: string | null, empty: T): T {
   if (text === null || text === '{}') return empty;
@@ -53,6 +108,12 @@ export function rowToInfo(row: ObjectRow): ObjectInfo {
   if (row.checksumType === 'FULL_OBJECT' || row.checksumType === 'COMPOSITE')
     info.checksumType = row.checksumType;
   if (row.parts !== null) info.parts = JSON.parse(row.parts) as PartLayout;
+  const version = currentVersionOf(row);
+  if (version !== undefined) {
+    info.versionId = version.id;
+    const lock = lockFromStored(version.lock);
+    if (lock !== undefined) info.lock = lock;
+  }
   return info;
 }
 
@@ -82,7 +143,7 @@ export class ObjectIndex {
   readonly #anyObject: Stmt<[string], number>;
   readonly #deleteBucketObjects: Stmt<[string]>;
   readonly #getObject: Stmt<[string, string], ObjectRow>;
-  readonly #upsertObject: Stmt<ObjectRow>;
+  readonly #upsertObject: Stmt<ObjectRow & { version: string | null }>;
   readonly #deleteObject: Stmt<[string, string]>;
   readonly #setPath: Stmt<[string, string, string]>;
   readonly #seek: Record<'gt' | 'ge' | 'gtLt' | 'geLt', Stmt<unknown[], ObjectRow>>;
@@ -97,9 +158,9 @@ export class ObjectIndex {
     this.#getObject = db.prepare(`SELECT ${OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key = ?`);
     this.#upsertObject = db.prepare(
       `INSERT OR REPLACE INTO objects (bucket, key, path, size, etag, mtime_ns, last_modified, headers,
-         metadata, checksums, checksum_type, parts)
+         metadata, checksums, checksum_type, parts, version)
        VALUES (@bucket, @key, @path, @size, @etag, @mtimeNs, @lastModified, @headers, @metadata, @checksums,
-         @checksumType, @parts)`,
+         @checksumType, @parts, @version)`,
     );
     this.#deleteObject = db.prepare('DELETE FROM objects WHERE bucket = ? AND key = ?');
     this.#setPath = db.prepare('UPDATE objects SET path = ? WHERE bucket = ? AND key = ?');
@@ -160,7 +221,7 @@ export class ObjectIndex {
   /** Inserts or replaces the row if its bucket exists; returns false (writing nothing) otherwise. */
   putObject(row: ObjectRow): boolean {
     if (this.#getBucket.get(row.bucket) === undefined) return false;
-    this.#upsertObject.run(row);
+    this.#upsertObject.run({ ...row, version: row.version ?? null });
     return true;
   }
 

@@ -3,6 +3,7 @@
  * version 3 in migrations.ts) and the ListMultipartUploads walk. Synchronous (better-sqlite3): a
  * check and the write it guards, in one call, cannot interleave with other code of this process.
  */
+import { lockFromStored, lockToStored, type StoredLock } from './object-index.js';
 import type Database from 'better-sqlite3';
 import type { ChecksumAlgorithm, Checksums } from '../s3/body.js';
 import type { ObjectHeaders } from '../storage/backend.js';
@@ -23,6 +24,7 @@ interface UploadRow {
   metadata: string;
   checksumAlgorithm: string | null;
   checksumType: string | null;
+  lock: string | null;
 }
 
 interface PartRow {
@@ -36,7 +38,7 @@ interface PartRow {
 }
 
 const UPLOAD_COLUMNS = `upload_id AS uploadId, bucket, key, initiated, headers, metadata,
-  checksum_algorithm AS checksumAlgorithm, checksum_type AS checksumType`;
+  checksum_algorithm AS checksumAlgorithm, checksum_type AS checksumType, lock`;
 const PART_COLUMNS = `upload_id AS uploadId, part_number AS partNumber, file, size, etag, checksums,
   last_modified AS lastModified`;
 
@@ -54,6 +56,8 @@ function toUpload(r: UploadRow): UploadInfo {
   };
   if (r.checksumAlgorithm !== null) info.checksumAlgorithm = r.checksumAlgorithm as ChecksumAlgorithm;
   if (r.checksumType === 'COMPOSITE' || r.checksumType === 'FULL_OBJECT') info.checksumType = r.checksumType;
+  const lock = r.lock === null ? undefined : lockFromStored(JSON.parse(r.lock) as StoredLock);
+  if (lock !== undefined) info.lock = lock;
   return info;
 }
 
@@ -90,8 +94,9 @@ export class UploadIndex {
   constructor(readonly db: Database.Database) {
     this.#insertUpload = db.prepare(
       `INSERT INTO multipart_uploads (upload_id, bucket, key, initiated, headers, metadata,
-         checksum_algorithm, checksum_type)
-       VALUES (@uploadId, @bucket, @key, @initiated, @headers, @metadata, @checksumAlgorithm, @checksumType)`,
+         checksum_algorithm, checksum_type, lock)
+       VALUES (@uploadId, @bucket, @key, @initiated, @headers, @metadata, @checksumAlgorithm, @checksumType,
+         @lock)`,
     );
     this.#getUpload = db.prepare(`SELECT ${UPLOAD_COLUMNS} FROM multipart_uploads WHERE upload_id = ?`);
     this.#deleteUpload = db.prepare('DELETE FROM multipart_uploads WHERE upload_id = ?');
@@ -142,6 +147,7 @@ export class UploadIndex {
       metadata: JSON.stringify(u.metadata),
       checksumAlgorithm: u.checksumAlgorithm ?? null,
       checksumType: u.checksumType ?? null,
+      lock: u.lock === undefined ? null : JSON.stringify(lockToStored(u.lock) ?? {}),
     });
   }
 

@@ -22,7 +22,9 @@ import type { ObjectRow } from './object-index.js';
 /** One recorded intent. */
 export type JournalEntry =
   | { id: number; op: 'put'; bucket: string; key: string; ino: bigint; row: ObjectRow; startedAt: number }
-  | { id: number; op: 'delete'; bucket: string; key: string; startedAt: number };
+  | { id: number; op: 'delete'; bucket: string; key: string; startedAt: number }
+  /** A versioned write: the key's version chain is settled again from its records. */
+  | { id: number; op: 'versions'; bucket: string; key: string; startedAt: number };
 
 interface RawEntry {
   id: number;
@@ -40,6 +42,10 @@ export class WriteJournal {
   readonly #insert: Database.Statement<[string, string, string, string | null, string | null, number]>;
   readonly #delete: Database.Statement<[number]>;
   readonly #all: Database.Statement<[], RawEntry>;
+  readonly #getSynchronous: Database.Statement<[], number>;
+  readonly #setNormal: Database.Statement<[]>;
+  /** `PRAGMA synchronous = <level>` for OFF, NORMAL, FULL and EXTRA (0–3). */
+  readonly #setSynchronous: Map<number, Database.Statement<[]>>;
 
   constructor(db: Database.Database) {
     this.#db = db;
@@ -47,6 +53,11 @@ export class WriteJournal {
       'INSERT INTO write_journal (op, bucket, key, ino, row, started_at) VALUES (?, ?, ?, ?, ?, ?)',
     );
     this.#delete = db.prepare('DELETE FROM write_journal WHERE id = ?');
+    this.#getSynchronous = db.prepare<[], number>('PRAGMA synchronous').pluck();
+    this.#setSynchronous = new Map(
+      [0, 1, 2, 3].map((level) => [level, db.prepare<[]>(`PRAGMA synchronous = ${level}`)]),
+    );
+    this.#setNormal = this.#setSynchronous.get(1)!;
     this.#all = db.prepare(
       'SELECT id, op, bucket, key, ino, row, started_at AS startedAt FROM write_journal ORDER BY id',
     );
@@ -67,6 +78,13 @@ export class WriteJournal {
     return { id, op: 'delete', bucket, key, startedAt };
   }
 
+  /** Records that `key`'s version chain (storage/local/versioning.ts) is about to change. */
+  beginVersions(bucket: string, key: string): JournalEntry {
+    const startedAt = Date.now();
+    const id = this.#record('versions', bucket, key, null, null, startedAt);
+    return { id, op: 'versions', bucket, key, startedAt };
+  }
+
   #record(
     op: string,
     bucket: string,
@@ -75,12 +93,16 @@ export class WriteJournal {
     row: string | null,
     at: number,
   ): number {
-    const previous = this.#db.pragma('synchronous', { simple: true }) as number;
-    this.#db.pragma('synchronous = NORMAL');
+    // Prepared once: a pragma prepared per call costs more than the insert itself.
+    const previous = Number(this.#getSynchronous.get());
+    if (previous <= 1) return Number(this.#insert.run(op, bucket, key, ino, row, at).lastInsertRowid);
+    this.#setNormal.run();
     try {
       return Number(this.#insert.run(op, bucket, key, ino, row, at).lastInsertRowid);
     } finally {
-      this.#db.pragma(`synchronous = ${previous}`);
+      const restore = this.#setSynchronous.get(previous);
+      if (restore) restore.run();
+      else this.#db.pragma(`synchronous = ${previous}`);
     }
   }
 
@@ -92,8 +114,8 @@ export class WriteJournal {
   /** Every intent left, oldest first (after a crash: the writes that were in flight). */
   entries(): JournalEntry[] {
     return this.#all.all().flatMap((r): JournalEntry[] => {
-      if (r.op === 'delete') {
-        return [{ id: r.id, op: 'delete', bucket: r.bucket, key: r.key, startedAt: r.startedAt }];
+      if (r.op === 'delete' || r.op === 'versions') {
+        return [{ id: r.id, op: r.op, bucket: r.bucket, key: r.key, startedAt: r.startedAt }];
       }
       if (r.op !== 'put' || r.ino === null || r.row === null) return [];
       const parsed = JSON.parse(r.row) as ObjectRow & { mtimeNs: string };

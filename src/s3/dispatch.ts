@@ -3,14 +3,7 @@
  */
 import { S3Error } from './errors.js';
 import type { Endpoint } from './endpoint.js';
-import {
-  createBucket,
-  deleteBucket,
-  getBucketLocation,
-  getBucketVersioning,
-  headBucket,
-  listBuckets,
-} from './handlers/bucket.js';
+import { createBucket, deleteBucket, getBucketLocation, headBucket, listBuckets } from './handlers/bucket.js';
 import { copyObject } from './handlers/copy.js';
 import { deleteObject, deleteObjects } from './handlers/delete.js';
 import { listObjectsV1, listObjectsV2 } from './handlers/list.js';
@@ -20,7 +13,16 @@ import { uploadPartCopy } from './handlers/multipart-copy.js';
 import { listMultipartUploads, listParts } from './handlers/multipart-list.js';
 import { getObject, headObject } from './handlers/object-get.js';
 import { putObject } from './handlers/object-put.js';
+import {
+  getObjectLegalHold,
+  getObjectLockConfiguration,
+  getObjectRetention,
+  putObjectLegalHold,
+  putObjectLockConfiguration,
+  putObjectRetention,
+} from './handlers/object-lock.js';
 import type { HandlerContext, S3Result } from './handlers/types.js';
+import { getBucketVersioning, listObjectVersions, putBucketVersioning } from './handlers/versioning.js';
 
 /** Runs the handler of `endpoint`. */
 export async function dispatch(ctx: HandlerContext, endpoint: Endpoint): Promise<S3Result> {
@@ -37,6 +39,22 @@ export async function dispatch(ctx: HandlerContext, endpoint: Endpoint): Promise
       return getBucketLocation(ctx, endpoint.bucket);
     case 'GetBucketVersioning':
       return getBucketVersioning(ctx, endpoint.bucket);
+    case 'PutBucketVersioning':
+      return putBucketVersioning(ctx, endpoint.bucket);
+    case 'ListObjectVersions':
+      return listObjectVersions(ctx, endpoint.bucket, endpoint.query);
+    case 'GetObjectLockConfiguration':
+      return getObjectLockConfiguration(ctx, endpoint.bucket);
+    case 'PutObjectLockConfiguration':
+      return putObjectLockConfiguration(ctx, endpoint.bucket);
+    case 'GetObjectRetention':
+      return getObjectRetention(ctx, endpoint.bucket, endpoint.key, endpoint.query);
+    case 'PutObjectRetention':
+      return putObjectRetention(ctx, endpoint.bucket, endpoint.key, endpoint.query);
+    case 'GetObjectLegalHold':
+      return getObjectLegalHold(ctx, endpoint.bucket, endpoint.key, endpoint.query);
+    case 'PutObjectLegalHold':
+      return putObjectLegalHold(ctx, endpoint.bucket, endpoint.key, endpoint.query);
     case 'ListObjects':
       return listObjectsV1(ctx, endpoint.bucket, endpoint.query);
     case 'ListObjectsV2':

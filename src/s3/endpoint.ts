@@ -21,9 +21,22 @@ interface Target {
 export type Endpoint =
   | { kind: 'ListBuckets'; query: Query }
   | ({
-      kind: 'CreateBucket' | 'HeadBucket' | 'DeleteBucket' | 'GetBucketLocation' | 'GetBucketVersioning';
+      kind:
+        | 'CreateBucket'
+        | 'HeadBucket'
+        | 'DeleteBucket'
+        | 'GetBucketLocation'
+        | 'GetBucketVersioning'
+        | 'PutBucketVersioning'
+        | 'GetObjectLockConfiguration'
+        | 'PutObjectLockConfiguration';
     } & Target)
-  | ({ kind: 'ListObjects' | 'ListObjectsV2' | 'DeleteObjects' | 'ListMultipartUploads' } & Target)
+  | ({
+      kind: 'ListObjects' | 'ListObjectsV2' | 'ListObjectVersions' | 'DeleteObjects' | 'ListMultipartUploads';
+    } & Target)
+  | ({
+      kind: 'GetObjectRetention' | 'PutObjectRetention' | 'GetObjectLegalHold' | 'PutObjectLegalHold';
+    } & Target)
   | ({ kind: 'GetObject' | 'HeadObject' | 'PutObject' | 'CopyObject' | 'DeleteObject' } & Target)
   | ({
       kind:
@@ -189,12 +202,17 @@ function routeBucket(method: string, t: Target): Endpoint {
         return { kind: t.query.get('list-type') === '2' ? 'ListObjectsV2' : 'ListObjects', ...t };
       if (sub === 'location') return { kind: 'GetBucketLocation', ...t };
       if (sub === 'versioning') return { kind: 'GetBucketVersioning', ...t };
+      if (sub === 'versions') return { kind: 'ListObjectVersions', ...t };
+      if (sub === 'object-lock') return { kind: 'GetObjectLockConfiguration', ...t };
       if (sub === 'uploads') return { kind: 'ListMultipartUploads', ...t };
       return notImplemented(`GET ?${sub}`, t);
     case 'HEAD':
       return { kind: 'HeadBucket', ...t };
     case 'PUT':
-      return sub === undefined ? { kind: 'CreateBucket', ...t } : notImplemented(`PUT ?${sub}`, t);
+      if (sub === undefined) return { kind: 'CreateBucket', ...t };
+      if (sub === 'versioning') return { kind: 'PutBucketVersioning', ...t };
+      if (sub === 'object-lock') return { kind: 'PutObjectLockConfiguration', ...t };
+      return notImplemented(`PUT ?${sub}`, t);
     case 'DELETE':
       return sub === undefined ? { kind: 'DeleteBucket', ...t } : notImplemented(`DELETE ?${sub}`, t);
     case 'POST':
@@ -212,12 +230,16 @@ function routeObject(method: string, t: Target, hasCopySource: boolean): Endpoin
     case 'GET':
       if (sub === undefined) return { kind: 'GetObject', ...t };
       if (sub === 'uploadId') return { kind: 'ListParts', ...t };
+      if (sub === 'retention') return { kind: 'GetObjectRetention', ...t };
+      if (sub === 'legal-hold') return { kind: 'GetObjectLegalHold', ...t };
       return notImplemented(`GET object ?${sub}`, t);
     case 'HEAD':
       return sub === undefined ? { kind: 'HeadObject', ...t } : notImplemented(`HEAD object ?${sub}`, t);
     case 'PUT':
       if (isPart && sub === 'uploadId')
         return { kind: hasCopySource ? 'UploadPartCopy' : 'UploadPart', ...t };
+      if (sub === 'retention') return { kind: 'PutObjectRetention', ...t };
+      if (sub === 'legal-hold') return { kind: 'PutObjectLegalHold', ...t };
       if (sub !== undefined) return notImplemented(`PUT object ?${sub}`, t);
       return { kind: hasCopySource ? 'CopyObject' : 'PutObject', ...t };
     case 'DELETE':

@@ -68,6 +68,9 @@ export const S3_ERRORS = {
     "The provided 'x-amz-content-sha256' header does not match what was computed.",
   ],
   ConditionalRequestConflict: [409, 'A conflicting operation occurred. Retry the request.'],
+  InvalidBucketState: [409, 'The request is not valid with the current state of the bucket.'],
+  ObjectLockConfigurationNotFoundError: [404, 'Object Lock configuration does not exist for this bucket'],
+  NoSuchObjectLockConfiguration: [404, 'The specified object does not have a ObjectLock configuration'],
 } as const satisfies Record<string, readonly [number, string]>;
 
 export type S3ErrorCode = keyof typeof S3_ERRORS;

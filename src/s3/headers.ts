@@ -67,6 +67,18 @@ export function readObjectHeaders(headers: IncomingHttpHeaders): ObjectHeaders {
   return out;
 }
 
+/**
+ * True when the request protects its body with Content-MD5 or a flexible checksum (a header, a
+ * trailer, or the SDK's algorithm header), as S3 requires for DeleteObjects and object lock writes.
+ */
+export function hasIntegrityHeader(headers: IncomingHttpHeaders): boolean {
+  return (
+    header(headers, 'content-md5') !== undefined ||
+    Object.keys(headers).some((h) => h.startsWith('x-amz-checksum-') && h !== 'x-amz-checksum-type') ||
+    (header(headers, 'x-amz-trailer') ?? '').toLowerCase().startsWith('x-amz-checksum-')
+  );
+}
+
 /** Response headers for a stored object (GET/HEAD), including metadata and checksums when asked. */
 export function objectResponseHeaders(info: ObjectInfo, withChecksums: boolean): Record<string, string> {
   const h: Record<string, string> = {

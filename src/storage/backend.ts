@@ -5,7 +5,9 @@
  *
  * Errors: backends MUST throw `S3Error` with a code from this closed set — NoSuchBucket, NoSuchKey,
  * NoSuchUpload, BucketAlreadyOwnedByYou, BucketNotEmpty, PreconditionFailed, InvalidArgument,
- * KeyTooLongError, InvalidPart, InsufficientStorage, NotImplemented, InternalError — and MUST
+ * KeyTooLongError, InvalidPart, InsufficientStorage, NotImplemented, InternalError, and for
+ * versioning NoSuchVersion, MethodNotAllowed (a delete marker read), AccessDenied (object lock),
+ * InvalidBucketState — and MUST
  * NOT return null/undefined for "not found".
  */
 import type { Readable } from 'node:stream';
@@ -49,6 +51,24 @@ export interface ObjectInfo {
   checksumType?: 'FULL_OBJECT' | 'COMPOSITE';
   storageClass: 'STANDARD';
   parts?: PartLayout;
+  /**
+   * The version id (`null` for the null version) when the backend keeps versions
+   * ({@link StorageBackend.versioning}); undefined otherwise.
+   */
+  versionId?: string;
+  /** Object lock retention and legal hold of this version, when any was set. */
+  lock?: ObjectLockState;
+}
+
+/** Object lock retention modes (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html). */
+export type RetentionMode = 'GOVERNANCE' | 'COMPLIANCE';
+
+/** The lock of one object version: a retention period and/or a legal hold. */
+export interface ObjectLockState {
+  mode?: RetentionMode;
+  retainUntil?: Date;
+  /** Undefined while no legal hold was ever set on the version (GetObjectLegalHold: 404). */
+  legalHold?: boolean;
 }
 
 export interface BucketInfo {
@@ -85,6 +105,8 @@ export interface PutOptions {
   etag?: string;
   parts?: PartLayout;
   checksumType?: 'FULL_OBJECT' | 'COMPOSITE';
+  /** Object lock settings of the new version (already validated against the bucket by the S3 layer). */
+  lock?: ObjectLockState;
 }
 
 export interface CopyOptions {
@@ -95,6 +117,27 @@ export interface CopyOptions {
   /** Checked against the destination at commit, as for PutOptions.precondition. */
   precondition?: WritePrecondition;
   signal?: AbortSignal;
+  /** Object lock settings of the new version, as for PutOptions.lock. */
+  lock?: ObjectLockState;
+}
+
+/** Where a read or a copy source points: the current version unless `versionId` is given. */
+export interface VersionSelector {
+  /** A version id, or `null` for the null version. */
+  versionId?: string;
+}
+
+export interface DeleteOptions extends VersionSelector {
+  /** `x-amz-bypass-governance-retention: true`: GOVERNANCE retention does not block the delete. */
+  bypassGovernance?: boolean;
+}
+
+/** What a DELETE did: in a versioned bucket, the delete marker it added or the version it removed. */
+export interface DeleteResult {
+  /** The version removed, or the id of the delete marker created. */
+  versionId?: string;
+  /** True when a delete marker was created, or the version removed was a delete marker. */
+  deleteMarker?: boolean;
 }
 
 export interface ListOptions {
@@ -126,6 +169,80 @@ export interface BackendStats {
   multipartUploads?: number;
 }
 
+/** Bucket versioning states (https://docs.aws.amazon.com/AmazonS3/latest/userguide/Versioning.html). */
+export type VersioningStatus = 'Enabled' | 'Suspended';
+
+/** The default retention of an object lock configuration: `days` or `years`, never both. */
+export interface DefaultRetention {
+  mode: RetentionMode;
+  days?: number;
+  years?: number;
+}
+
+/** A bucket's versioning and object lock settings. */
+export interface BucketVersioningConfig {
+  /** Undefined while versioning was never enabled. */
+  status?: VersioningStatus;
+  /** Object lock enabled (then versioning is Enabled and cannot be suspended). */
+  objectLock: boolean;
+  defaultRetention?: DefaultRetention;
+}
+
+/** One entry of ListObjectVersions: an object version or a delete marker. */
+export interface VersionEntry extends ObjectInfo {
+  versionId: string;
+  isLatest: boolean;
+  deleteMarker: boolean;
+}
+
+export interface VersionListOptions {
+  prefix: string;
+  delimiter: string;
+  /** Exclusive: list after this key, or after `versionIdMarker` within it when that is given. */
+  keyMarker: string;
+  versionIdMarker?: string;
+  /** 0..1000: versions, delete markers and common prefixes together. */
+  maxKeys: number;
+}
+
+export interface VersionPage {
+  versions: VersionEntry[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+  nextKeyMarker?: string;
+  nextVersionIdMarker?: string;
+}
+
+/**
+ * Versioning and object lock (the local backend; Drime has none, and the S3 layer then answers
+ * the versioning and lock operations 501 NotImplemented). With it, `putObject`, `copyObject` and
+ * `deleteObject` follow the bucket's versioning state: a new version per write when Enabled, the
+ * `null` version when Suspended, delete markers — as AWS documents them.
+ */
+export interface VersioningStore {
+  /** MUST throw NoSuchBucket. */
+  getBucketConfig(bucket: string): Promise<BucketVersioningConfig>;
+  /** MUST throw InvalidBucketState when suspending a bucket with object lock. */
+  setBucketVersioning(bucket: string, status: VersioningStatus): Promise<void>;
+  /**
+   * Enables object lock (MUST throw InvalidBucketState unless versioning is Enabled) and sets or
+   * clears the default retention.
+   */
+  setObjectLockConfig(bucket: string, defaultRetention: DefaultRetention | undefined): Promise<void>;
+  /** One page of versions and delete markers: keys in UTF-8 byte order, each key newest first. */
+  listObjectVersions(bucket: string, opts: VersionListOptions): Promise<VersionPage>;
+  /**
+   * Replaces the version's lock state (retention and legal hold) through `update`, which sees the
+   * current state and throws (AccessDenied) to refuse. Returns the version id.
+   */
+  updateObjectLock(
+    bucket: string,
+    key: string,
+    version: VersionSelector,
+    update: (current: ObjectLockState, info: ObjectInfo) => ObjectLockState,
+  ): Promise<string>;
+}
+
 /** A storage backend (local directory, Drime Cloud, ...). All methods are async and may run concurrently. */
 export interface StorageBackend {
   /** Short name for logs and the banner ("local", "drime"). */
@@ -133,15 +250,22 @@ export interface StorageBackend {
 
   /** Buckets sorted by name. */
   listBuckets(): Promise<BucketInfo[]>;
-  /** MUST throw BucketAlreadyOwnedByYou when the bucket exists. */
-  createBucket(bucket: string): Promise<void>;
+  /**
+   * MUST throw BucketAlreadyOwnedByYou when the bucket exists. `objectLock` (only asked of a
+   * backend with `versioning`): versioning Enabled and object lock on from the start.
+   */
+  createBucket(bucket: string, opts?: { objectLock?: boolean }): Promise<void>;
   /** MUST throw NoSuchBucket when absent. */
   headBucket(bucket: string): Promise<BucketInfo>;
   /** MUST throw BucketNotEmpty when it holds any object or multipart upload; never recursive. */
   deleteBucket(bucket: string): Promise<void>;
 
-  /** MUST throw NoSuchBucket / NoSuchKey. */
-  headObject(bucket: string, key: string): Promise<ObjectInfo>;
+  /**
+   * MUST throw NoSuchBucket / NoSuchKey (NoSuchVersion for an unknown `versionId`). When the latest
+   * version is a delete marker: NoSuchKey with `x-amz-delete-marker: true` and its
+   * `x-amz-version-id`; a delete marker asked for by id: MethodNotAllowed with the same headers.
+   */
+  headObject(bucket: string, key: string, opts?: VersionSelector): Promise<ObjectInfo>;
   /**
    * The object's bytes, or the given inclusive range of them. The caller consumes or destroys
    * `body`; the backend releases its handles when it ends or is destroyed.
@@ -149,18 +273,22 @@ export interface StorageBackend {
   getObject(
     bucket: string,
     key: string,
-    opts?: { range?: ByteRange; signal?: AbortSignal },
+    opts?: { range?: ByteRange; signal?: AbortSignal } & VersionSelector,
   ): Promise<{ info: ObjectInfo; body: Readable }>;
   /**
    * Stores `body` under `key`, replacing any previous object only after the body ended cleanly
    * (all digests verified). On any error or abort the previous object stays and no temp data is left.
    */
   putObject(bucket: string, key: string, body: ObjectBody, opts: PutOptions): Promise<ObjectInfo>;
-  /** Succeeds when the key is absent (S3 answers 204 either way); NoSuchBucket when the bucket is. */
-  deleteObject(bucket: string, key: string): Promise<void>;
+  /**
+   * Succeeds when the key is absent (S3 answers 204 either way); NoSuchBucket when the bucket is.
+   * With versioning: adds a delete marker, or removes the version given (AccessDenied when its
+   * object lock forbids it).
+   */
+  deleteObject(bucket: string, key: string, opts?: DeleteOptions): Promise<DeleteResult | void>;
   /** Server-side copy, streamed; the destination may equal the source (metadata REPLACE). */
   copyObject(
-    src: { bucket: string; key: string },
+    src: { bucket: string; key: string } & VersionSelector,
     dst: { bucket: string; key: string },
     opts: CopyOptions,
   ): Promise<ObjectInfo>;
@@ -172,6 +300,9 @@ export interface StorageBackend {
    * answer 501 NotImplemented. Open uploads count for `deleteBucket` (BucketNotEmpty).
    */
   readonly multipart?: MultipartStore;
+
+  /** Versioning and object lock; absent: the bucket is never versioned (see VersioningStore). */
+  readonly versioning?: VersioningStore;
 
   /**
    * Optional health probe for `GET /_s3local/health`: resolves when the store can take writes now

@@ -167,6 +167,7 @@ export class StagedMultipart implements MultipartStore {
     };
     if (opts.checksumAlgorithm !== undefined) upload.checksumAlgorithm = opts.checksumAlgorithm;
     if (opts.checksumType !== undefined) upload.checksumType = opts.checksumType;
+    if (opts.lock !== undefined) upload.lock = opts.lock;
     try {
       await mkdir(this.#uploadDir(upload.uploadId), { mode: DIR_MODE });
       await fsyncDir(this.dir);
@@ -287,6 +288,7 @@ export class StagedMultipart implements MultipartStore {
       };
       if (plan.checksumType !== undefined) put.checksumType = plan.checksumType;
       if (opts.precondition) put.precondition = opts.precondition;
+      if (upload.lock !== undefined) put.lock = upload.lock;
       const info = await this.#hooks.commit(
         bucket,
         key,

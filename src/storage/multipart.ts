@@ -14,7 +14,14 @@ import { createHash } from 'node:crypto';
 import type { ChecksumAlgorithm, Checksums, ObjectBody } from '../s3/body.js';
 import { checksumMismatchMessage, computeChecksum, parseChecksumAlgorithm } from '../s3/checksums.js';
 import { S3Error } from '../s3/errors.js';
-import type { ObjectHeaders, ObjectInfo, PartLayout, StorageBackend, WritePrecondition } from './backend.js';
+import type {
+  ObjectHeaders,
+  ObjectInfo,
+  ObjectLockState,
+  PartLayout,
+  StorageBackend,
+  WritePrecondition,
+} from './backend.js';
 import { combineCrcs, isCombinable } from './multipart-crc.js';
 
 /** Every part but the last must be at least 5 MiB. */
@@ -41,6 +48,8 @@ export interface UploadInfo {
   /** `x-amz-checksum-algorithm` of Create, with the resolved type. */
   checksumAlgorithm?: ChecksumAlgorithm;
   checksumType?: ChecksumType;
+  /** The object lock the completed version gets (explicit headers or the bucket default on Create). */
+  lock?: ObjectLockState;
 }
 
 /** A stored part. */
@@ -59,6 +68,7 @@ export interface CreateUploadOptions {
   metadata: Record<string, string>;
   checksumAlgorithm?: ChecksumAlgorithm;
   checksumType?: ChecksumType;
+  lock?: ObjectLockState;
 }
 
 export interface UploadPartOptions {

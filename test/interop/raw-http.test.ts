@@ -68,7 +68,7 @@ describe('raw HTTP', () => {
       ['GET', '/default?acl'],
       ['GET', '/default?policy'],
       ['GET', '/default?lifecycle'],
-      ['GET', '/default?object-lock'],
+      ['GET', '/default?replication'],
       ['GET', '/default?tagging'],
       ['PUT', '/default?policy'],
       ['GET', '/default/sub.txt?acl'],

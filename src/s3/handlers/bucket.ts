@@ -1,12 +1,13 @@
 /**
- * Bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation,
- * GetBucketVersioning.
+ * Bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation.
  */
 import { S3Error } from '../errors.js';
 import { readSmallBody } from './read-body.js';
+import { header } from '../headers.js';
+import { versioningOf } from './versioning.js';
 import { assertBucketAllowed, assertBucketCreationAllowed } from './bucket-mode.js';
 import { DEFAULT_BUCKET, xmlResult, type HandlerContext, type S3Result } from './types.js';
-import { listBucketsXml, locationXml, versioningXml } from '../xml/responses.js';
+import { listBucketsXml, locationXml } from '../xml/responses.js';
 import { parseXmlBody } from '../xml/xml.js';
 
 export async function listBuckets(ctx: HandlerContext): Promise<S3Result> {
@@ -34,7 +35,15 @@ export async function createBucket(ctx: HandlerContext, bucket: string): Promise
       );
     }
   }
-  await ctx.backend.createBucket(bucket);
+  // https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html: object lock (and with it
+  // versioning) enabled at creation.
+  const lockHeader = header(ctx.headers, 'x-amz-bucket-object-lock-enabled')?.toLowerCase();
+  if (lockHeader === 'true') {
+    versioningOf(ctx, 'CreateBucket with object lock');
+    await ctx.backend.createBucket(bucket, { objectLock: true });
+  } else {
+    await ctx.backend.createBucket(bucket);
+  }
   return { status: 200, headers: { location: `/${bucket}` } };
 }
 
@@ -63,10 +72,4 @@ export async function getBucketLocation(ctx: HandlerContext, bucket: string): Pr
   assertBucketAllowed(ctx.settings, bucket);
   await ctx.backend.headBucket(bucket);
   return xmlResult(locationXml(ctx.settings.region));
-}
-
-export async function getBucketVersioning(ctx: HandlerContext, bucket: string): Promise<S3Result> {
-  assertBucketAllowed(ctx.settings, bucket);
-  await ctx.backend.headBucket(bucket);
-  return xmlResult(versioningXml());
 }

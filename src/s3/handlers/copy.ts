@@ -14,6 +14,8 @@ import type { CopyOptions } from '../../storage/backend.js';
 import { copyObjectResultXml } from '../xml/responses.js';
 import { assertBucketAllowed } from './bucket-mode.js';
 import { assertSupportedWriteHeaders } from './object-put.js';
+import { versionSelector } from './object-get.js';
+import { lockForNewVersion, versionHeader } from './object-lock.js';
 import { xmlResult, type HandlerContext, type S3Result } from './types.js';
 
 export interface CopySource {
@@ -63,11 +65,10 @@ export async function copyObject(ctx: HandlerContext, bucket: string, key: strin
   assertSupportedWriteHeaders(ctx);
   const source = parseCopySource(header(ctx.headers, 'x-amz-copy-source') ?? '');
   assertBucketAllowed(ctx.settings, source.bucket);
-  if (source.versionId !== undefined && source.versionId !== 'null') {
-    throw new S3Error('NoSuchVersion', 'The specified version does not exist.', {
-      VersionId: source.versionId,
-    });
-  }
+  const sourceVersion = versionSelector(
+    ctx,
+    new Map(source.versionId === undefined ? [] : [['versionId', source.versionId]]),
+  );
   const directive = (header(ctx.headers, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
   if (directive !== 'COPY' && directive !== 'REPLACE') {
     throw new S3Error('InvalidArgument', 'Unknown metadata directive.', {
@@ -75,27 +76,42 @@ export async function copyObject(ctx: HandlerContext, bucket: string, key: strin
       ArgumentValue: directive,
     });
   }
-  if (directive === 'COPY' && source.bucket === bucket && source.key === key) {
+  if (
+    directive === 'COPY' &&
+    source.bucket === bucket &&
+    source.key === key &&
+    source.versionId === undefined
+  ) {
     throw new S3Error(
       'InvalidRequest',
       "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
     );
   }
+  let copiedVersion: string | undefined;
   const opts: CopyOptions = {
-    sourcePrecondition: (info) => checkCopySourceConditions(ctx.headers, info),
+    sourcePrecondition: (info) => {
+      copiedVersion = info.versionId;
+      checkCopySourceConditions(ctx.headers, info);
+    },
     signal: ctx.signal,
   };
+  const lock = await lockForNewVersion(ctx, bucket, false);
+  if (lock) opts.lock = lock;
   if (directive === 'REPLACE') {
     opts.replace = { headers: readObjectHeaders(ctx.headers), metadata: readMetadata(ctx.headers) };
   }
   const precondition = writePrecondition(ctx.headers);
   if (precondition) opts.precondition = precondition;
   const info = await ctx.backend.copyObject(
-    { bucket: source.bucket, key: source.key },
+    { bucket: source.bucket, key: source.key, ...sourceVersion },
     { bucket, key },
     opts,
   );
   const checksums: Record<string, string> = {};
   for (const [alg, v] of Object.entries(info.checksums)) if (v !== undefined) checksums[alg] = v;
-  return xmlResult(copyObjectResultXml(info.etag, info.lastModified, checksums));
+  const result = xmlResult(copyObjectResultXml(info.etag, info.lastModified, checksums));
+  Object.assign(result.headers, versionHeader(info.versionId));
+  // https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html: the version of the source copied.
+  if (copiedVersion !== undefined) result.headers['x-amz-copy-source-version-id'] = copiedVersion;
+  return result;
 }

@@ -2,16 +2,27 @@
  * DeleteObject and DeleteObjects.
  */
 import { S3Error, isS3Error } from '../errors.js';
-import { header } from '../headers.js';
+import { hasIntegrityHeader, header } from '../headers.js';
+import type { DeleteOptions, VersionSelector } from '../../storage/backend.js';
 import type { Query } from '../endpoint.js';
 import { deleteResultXml, type DeleteOutcome } from '../xml/responses.js';
 import { parseXmlBody } from '../xml/xml.js';
 import { assertBucketAllowed } from './bucket-mode.js';
-import { assertNullVersion } from './object-get.js';
+import { versionSelector } from './object-get.js';
 import { readSmallBody } from './read-body.js';
 import { xmlResult, type HandlerContext, type S3Result } from './types.js';
 
-/** DeleteObject: 204 whether or not the key existed. */
+/** The DeleteOptions of a request: a version (if any) and the governance bypass header. */
+function deleteOptions(ctx: HandlerContext, version: VersionSelector): DeleteOptions {
+  const bypass = header(ctx.headers, 'x-amz-bypass-governance-retention')?.toLowerCase() === 'true';
+  return bypass ? { ...version, bypassGovernance: true } : version;
+}
+
+/**
+ * DeleteObject (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html): 204
+ * whether or not the key existed; in a versioned bucket the delete marker created or the version
+ * removed is named in `x-amz-version-id` / `x-amz-delete-marker`.
+ */
 export async function deleteObject(
   ctx: HandlerContext,
   bucket: string,
@@ -19,9 +30,15 @@ export async function deleteObject(
   query: Query,
 ): Promise<S3Result> {
   assertBucketAllowed(ctx.settings, bucket);
-  assertNullVersion(query);
-  await ctx.backend.deleteObject(bucket, key);
-  return { status: 204, headers: {} };
+  if (header(ctx.headers, 'x-amz-mfa') !== undefined) {
+    throw new S3Error('NotImplemented', 'MFA delete is not supported by s3local.', { Header: 'x-amz-mfa' });
+  }
+  const result =
+    (await ctx.backend.deleteObject(bucket, key, deleteOptions(ctx, versionSelector(ctx, query)))) ?? {};
+  const headers: Record<string, string> = {};
+  if (result.versionId !== undefined) headers['x-amz-version-id'] = result.versionId;
+  if (result.deleteMarker) headers['x-amz-delete-marker'] = 'true';
+  return { status: 204, headers };
 }
 
 /** DeleteObjects accepts at most 1,000 keys per request. */
@@ -34,11 +51,7 @@ const MAX_DELETE_KEYS = 1000;
  */
 export async function deleteObjects(ctx: HandlerContext, bucket: string): Promise<S3Result> {
   assertBucketAllowed(ctx.settings, bucket);
-  const hasIntegrity =
-    header(ctx.headers, 'content-md5') !== undefined ||
-    Object.keys(ctx.headers).some((h) => h.startsWith('x-amz-checksum-') && h !== 'x-amz-checksum-type') ||
-    (header(ctx.headers, 'x-amz-trailer') ?? '').toLowerCase().startsWith('x-amz-checksum-');
-  if (!hasIntegrity) {
+  if (!hasIntegrityHeader(ctx.headers)) {
     throw new S3Error('InvalidRequest', 'Missing required header for this request: Content-MD5');
   }
   const doc = parseXmlBody(await readSmallBody(ctx.body.stream), 'Delete');
@@ -57,10 +70,15 @@ export async function deleteObjects(ctx: HandlerContext, bucket: string): Promis
     if (typeof key !== 'string' || key === '') throw new S3Error('MalformedXML');
     const outcome: DeleteOutcome = { key, versionId };
     try {
-      if (versionId !== undefined && versionId !== 'null') {
-        throw new S3Error('NoSuchVersion', 'The specified version does not exist.');
+      const version = versionSelector(
+        ctx,
+        new Map(versionId === undefined ? [] : [['versionId', versionId]]),
+      );
+      const result = (await ctx.backend.deleteObject(bucket, key, deleteOptions(ctx, version))) ?? {};
+      if (result.deleteMarker) {
+        outcome.deleteMarker = true;
+        outcome.deleteMarkerVersionId = result.versionId;
       }
-      await ctx.backend.deleteObject(bucket, key);
     } catch (err) {
       if (!isS3Error(err)) throw err;
       outcome.error = err;

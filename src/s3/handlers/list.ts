@@ -31,7 +31,7 @@ export function parseMaxKeys(raw: string | undefined, name = 'max-keys'): number
  * `encoding-type=url` encodes keys and prefixes in the response. botocore decodes them with
  * unquote_plus, so `+` must be escaped and a space may not be sent raw; '/' stays readable.
  */
-function encoder(query: Query): (s: string) => string {
+export function listEncoder(query: Query): (s: string) => string {
   const type = query.get('encoding-type');
   if (type === undefined) return (s) => s;
   if (type.toLowerCase() !== 'url') {
@@ -89,7 +89,7 @@ async function listPage(ctx: HandlerContext, bucket: string, query: Query, after
 }
 
 export async function listObjectsV1(ctx: HandlerContext, bucket: string, query: Query): Promise<S3Result> {
-  const enc = encoder(query);
+  const enc = listEncoder(query);
   const maxKeys = parseMaxKeys(query.get('max-keys'));
   const marker = query.get('marker') ?? '';
   const { page, prefix, delimiter } = await listPage(ctx, bucket, query, marker, maxKeys);
@@ -114,7 +114,7 @@ export async function listObjectsV1(ctx: HandlerContext, bucket: string, query: 
 }
 
 export async function listObjectsV2(ctx: HandlerContext, bucket: string, query: Query): Promise<S3Result> {
-  const enc = encoder(query);
+  const enc = listEncoder(query);
   const maxKeys = parseMaxKeys(query.get('max-keys'));
   const token = query.get('continuation-token');
   const startAfter = query.get('start-after');

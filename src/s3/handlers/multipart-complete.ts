@@ -17,6 +17,7 @@ import type { Query } from '../endpoint.js';
 import type { ObjectInfo } from '../../storage/backend.js';
 import type { CompleteRequest } from '../../storage/multipart.js';
 import { completeResultXml, parseCompleteRequest } from '../xml/multipart.js';
+import { versionHeader } from './object-lock.js';
 import { xmlDocument } from '../xml/xml.js';
 import { assertBucketAllowed } from './bucket-mode.js';
 import { multipartStore, uploadIdOf } from './multipart.js';
@@ -129,8 +130,14 @@ export async function completeMultipartUpload(
       checksums: info.checksums,
       checksumType: info.checksumType,
     });
-  const first = await Promise.race([ready, done]);
   const headers: Record<string, string> = { 'content-type': 'application/xml' };
+  if (ctx.backend.versioning && (await ctx.backend.versioning.getBucketConfig(bucket)).status !== undefined) {
+    // A versioned bucket names the new version in `x-amz-version-id`, a header: the answer waits
+    // for the commit instead of starting early with keep-alive whitespace.
+    const info = await done;
+    return { status: 200, headers: { ...headers, ...versionHeader(info.versionId) }, body: toXml(info) };
+  }
+  const first = await Promise.race([ready, done]);
   if (first !== 'validated') {
     // A store that never reported validation finished already: a plain answer.
     return { status: 200, headers, body: toXml(first) };

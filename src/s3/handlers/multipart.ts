@@ -19,6 +19,7 @@ import { initiateResultXml } from '../xml/multipart.js';
 import { assertBucketAllowed } from './bucket-mode.js';
 import { parsePartNumber } from './object-get.js';
 import { assertSupportedWriteHeaders, declaredSize } from './object-put.js';
+import { lockForNewVersion } from './object-lock.js';
 import { xmlResult, type HandlerContext, type S3Result } from './types.js';
 
 /** The backend's multipart store; 501 for a backend without one. */
@@ -73,10 +74,12 @@ export async function createMultipartUpload(
     header(ctx.headers, 'x-amz-checksum-algorithm'),
     header(ctx.headers, 'x-amz-checksum-type'),
   );
+  const lock = await lockForNewVersion(ctx, bucket, false);
   const upload = await store.createUpload(bucket, key, {
     headers: readObjectHeaders(ctx.headers),
     metadata: readMetadata(ctx.headers),
     ...settings,
+    ...(lock ? { lock } : {}),
   });
   const result = xmlResult(initiateResultXml(bucket, key, upload.uploadId));
   if (upload.checksumAlgorithm !== undefined) {

@@ -12,9 +12,10 @@ import {
   parseRange,
 } from '../headers.js';
 import type { Query } from '../endpoint.js';
-import type { ByteRange, ObjectInfo } from '../../storage/backend.js';
+import type { ByteRange, ObjectInfo, VersionSelector } from '../../storage/backend.js';
 import { partChecksums } from '../../storage/multipart.js';
 import { assertBucketAllowed } from './bucket-mode.js';
+import { lockHeaders, versionHeader } from './object-lock.js';
 import type { HandlerContext, S3Result } from './types.js';
 
 /** Parses `partNumber` (1..10000) when present. */
@@ -31,12 +32,24 @@ export function parsePartNumber(query: Query): number | undefined {
   return n;
 }
 
-/** Unversioned buckets hold only the `null` version. */
-export function assertNullVersion(query: Query): void {
+/**
+ * The `versionId` query parameter as a VersionSelector. A backend without versioning holds only
+ * the `null` version: any other id is NoSuchVersion there.
+ */
+export function versionSelector(ctx: HandlerContext, query: Query): VersionSelector {
   const v = query.get('versionId');
-  if (v !== undefined && v !== 'null') {
-    throw new S3Error('NoSuchVersion', 'The specified version does not exist.', { VersionId: v });
+  if (v === undefined) return {};
+  if (v === '') {
+    throw new S3Error('InvalidArgument', 'Version id cannot be the empty string', {
+      ArgumentName: 'versionId',
+      ArgumentValue: v,
+    });
   }
+  if (ctx.backend.versioning === undefined) {
+    if (v !== 'null') throw new S3Error('NoSuchVersion', undefined, { VersionId: v });
+    return {};
+  }
+  return { versionId: v };
 }
 
 /** The byte range of part `n` of an object (a single-part object has exactly one part). */
@@ -54,6 +67,7 @@ function partRange(info: ObjectInfo, n: number): ByteRange {
 
 interface ReadPlan {
   info: ObjectInfo;
+  version: VersionSelector;
   range: ByteRange | undefined;
   headers: Record<string, string>;
   status: number;
@@ -61,19 +75,23 @@ interface ReadPlan {
 
 async function planRead(ctx: HandlerContext, bucket: string, key: string, query: Query): Promise<ReadPlan> {
   assertBucketAllowed(ctx.settings, bucket);
-  assertNullVersion(query);
+  const version = versionSelector(ctx, query);
   const partNumber = parsePartNumber(query);
   const rangeHeader = header(ctx.headers, 'range');
   if (partNumber !== undefined && rangeHeader !== undefined) {
     throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
   }
-  const info = await ctx.backend.headObject(bucket, key);
+  const info = await ctx.backend.headObject(bucket, key, version);
   checkReadConditions(ctx.headers, info);
   let range = partNumber !== undefined ? partRange(info, partNumber) : parseRange(rangeHeader, info.size);
   if (range && range.end < range.start) range = undefined; // an empty single part: nothing to slice
   const whole = range === undefined;
   const checksumMode = header(ctx.headers, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED';
-  const headers = objectResponseHeaders(info, checksumMode && whole);
+  const headers = {
+    ...objectResponseHeaders(info, checksumMode && whole),
+    ...versionHeader(info.versionId),
+    ...lockHeaders(info.lock),
+  };
   if (checksumMode && partNumber !== undefined) {
     // The part's own checksum where S3 has one (storage/multipart.ts partChecksums).
     const part = partChecksums(info, partNumber);
@@ -89,7 +107,7 @@ async function planRead(ctx: HandlerContext, bucket: string, key: string, query:
   } else {
     headers['content-length'] = String(info.size);
   }
-  return { info, range, headers, status: range || partNumber !== undefined ? 206 : 200 };
+  return { info, range, headers, version, status: range || partNumber !== undefined ? 206 : 200 };
 }
 
 export async function headObject(
@@ -110,7 +128,7 @@ export async function getObject(
 ): Promise<S3Result> {
   const plan = await planRead(ctx, bucket, key, query);
   const opts = plan.range ? { range: plan.range, signal: ctx.signal } : { signal: ctx.signal };
-  const { info, body } = await ctx.backend.getObject(bucket, key, opts);
+  const { info, body } = await ctx.backend.getObject(bucket, key, { ...opts, ...plan.version });
   if (info.etag !== plan.info.etag || info.size !== plan.info.size) {
     // Replaced between HEAD and open: answer for the object actually opened, conditionals rechecked.
     body.destroy();

@@ -12,6 +12,7 @@ import {
 } from '../headers.js';
 import type { PutOptions } from '../../storage/backend.js';
 import { assertBucketAllowed } from './bucket-mode.js';
+import { lockForNewVersion, versionHeader } from './object-lock.js';
 import type { HandlerContext, S3Result } from './types.js';
 
 /** The largest single PUT S3 accepts: 5 GiB. */
@@ -19,8 +20,9 @@ export const MAX_PUT_SIZE = 5 * 1024 ** 3;
 
 /**
  * Refuses request headers that ask for something s3local would silently not do (server-side
- * encryption with keys it does not have, object lock on an unlocked bucket). `x-amz-acl`,
- * storage class and tagging are accepted: every object is private to the one owner, STANDARD.
+ * encryption with keys it does not have). `x-amz-acl`, storage class and tagging are accepted:
+ * every object is private to the one owner, STANDARD. Object lock headers are checked against the
+ * bucket by lockForNewVersion (object-lock.ts).
  */
 export function assertSupportedWriteHeaders(ctx: HandlerContext): void {
   for (const name of [
@@ -38,15 +40,6 @@ export function assertSupportedWriteHeaders(ctx: HandlerContext): void {
     throw new S3Error('NotImplemented', `s3local does not implement server-side encryption ${sse}.`, {
       Header: 'x-amz-server-side-encryption',
     });
-  }
-  for (const name of [
-    'x-amz-object-lock-mode',
-    'x-amz-object-lock-retain-until-date',
-    'x-amz-object-lock-legal-hold',
-  ]) {
-    if (header(ctx.headers, name) !== undefined) {
-      throw new S3Error('InvalidRequest', 'Bucket is missing Object Lock Configuration');
-    }
   }
 }
 
@@ -85,6 +78,11 @@ export async function putObject(ctx: HandlerContext, bucket: string, key: string
   if (size !== undefined) opts.size = size;
   const precondition = writePrecondition(ctx.headers);
   if (precondition) opts.precondition = precondition;
+  const lock = await lockForNewVersion(ctx, bucket, true);
+  if (lock) opts.lock = lock;
   const info = await ctx.backend.putObject(bucket, key, ctx.body, opts);
-  return { status: 200, headers: { etag: quoteETag(info.etag), ...checksumHeaders(info) } };
+  return {
+    status: 200,
+    headers: { etag: quoteETag(info.etag), ...checksumHeaders(info), ...versionHeader(info.versionId) },
+  };
 }

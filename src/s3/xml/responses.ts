@@ -22,11 +22,6 @@ export function locationXml(region: string): string {
   return xmlDocument('LocationConstraint', { '#text': region === 'us-east-1' ? '' : region });
 }
 
-/** GetBucketVersioning of a bucket that was never versioned: an empty configuration. */
-export function versioningXml(): string {
-  return xmlDocument('VersioningConfiguration', {});
-}
-
 export function copyObjectResultXml(
   etag: string,
   lastModified: Date,
@@ -40,6 +35,9 @@ export function copyObjectResultXml(
 export interface DeleteOutcome {
   key: string;
   versionId?: string | undefined;
+  /** A delete marker was created (no version id asked) or the version removed was one. */
+  deleteMarker?: boolean;
+  deleteMarkerVersionId?: string | undefined;
   error?: S3Error;
 }
 
@@ -51,7 +49,12 @@ export function deleteResultXml(outcomes: DeleteOutcome[], quiet: boolean): stri
     if (o.error) {
       errors.push({ Key: o.key, VersionId: o.versionId, Code: o.error.code, Message: o.error.message });
     } else if (!quiet) {
-      deleted.push({ Key: o.key, VersionId: o.versionId });
+      deleted.push({
+        Key: o.key,
+        VersionId: o.versionId,
+        DeleteMarker: o.deleteMarker ? true : undefined,
+        DeleteMarkerVersionId: o.deleteMarker ? o.deleteMarkerVersionId : undefined,
+      });
     }
   }
   return xmlDocument('DeleteResult', {

@@ -26,6 +26,16 @@ export function xmlDocument(root: string, body: XmlTree, namespace: string | nul
   return '<?xml version="1.0" encoding="UTF-8"?>\n' + builder.build({ [root]: prune(tree) });
 }
 
+/**
+ * Like {@link xmlDocument}, for documents whose children must keep an order that one object
+ * cannot express (different elements interleaved, e.g. Version and DeleteMarker): each part is
+ * serialised in turn, in the order given.
+ */
+export function xmlDocumentOrdered(root: string, parts: XmlTree[], namespace: string = S3_NS): string {
+  const children = parts.map((part) => builder.build(prune(part))).join('');
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<${root} xmlns="${namespace}">${children}</${root}>`;
+}
+
 function prune(node: XmlNode): XmlNode {
   if (Array.isArray(node)) return node.map(prune);
   if (typeof node !== 'object') return String(node);

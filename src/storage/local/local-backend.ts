@@ -35,13 +35,22 @@ import type {
   BucketInfo,
   ByteRange,
   CopyOptions,
+  DeleteOptions,
+  DeleteResult,
   ListOptions,
   ListPage,
   ObjectInfo,
+  ObjectLockState,
   PutOptions,
   StorageBackend,
+  VersionSelector,
   WritePrecondition,
 } from '../backend.js';
+import { VersionIndex } from '../../index/version-index.js';
+import { BucketConfigs } from './bucket-config.js';
+import { dataPath, keyOfVersionDir, versionDir, VERSIONS_DIR } from './version-records.js';
+import { LocalVersioning } from './versioning.js';
+import { newVersionId, recordToInfo } from './version-format.js';
 import { collectListPage } from '../listing.js';
 import type { StagedMultipart } from '../multipart-staging.js';
 import { isValidBucketName } from './bucket-dirs.js';
@@ -105,27 +114,59 @@ export class LocalBackend implements StorageBackend {
   readonly #tmpPrefix = randomBytes(6).toString('hex');
   /** Multipart uploads (local/multipart.ts); set by {@link LocalBackend.open}. */
   multipart!: StagedMultipart;
+  /** Versioning and object lock (versioning.ts). */
+  readonly versioning: LocalVersioning;
+  readonly #configs: BucketConfigs;
+  readonly #versions: VersionIndex;
   #tmpCounter = 0;
+  #lastSeq = 0;
 
-  private constructor(root: string, db: Database.Database, lock: StoreLock) {
+  private constructor(root: string, db: Database.Database, lock: StoreLock, configs: BucketConfigs) {
     this.root = root;
     this.tmpDir = join(root, META_DIR, 'tmp');
     this.#db = db;
     this.#lock = lock;
+    this.#configs = configs;
     this.#index = new ObjectIndex(db);
+    this.#versions = new VersionIndex(db);
     this.#journal = new WriteJournal(db);
     this.#commits = new GroupCommit(db);
-    this.#rctx = {
-      index: this.#index,
-      journal: this.#journal,
-      bucketDir: (bucket) => this.#bucketDir(bucket),
-    };
     this.#ctx = {
       index: this.#index,
       locks: this.#locks,
       bucketDir: (bucket) => this.#bucketDir(bucket),
       lockName: (bucket, key) => `${bucket}\0${key}`,
     };
+    const meta = join(root, META_DIR);
+    this.versioning = new LocalVersioning({
+      index: this.#index,
+      versions: this.#versions,
+      journal: this.#journal,
+      commits: this.#commits,
+      configs,
+      locks: this.#locks,
+      lockName: (bucket, key) => this.#ctx.lockName(bucket, key),
+      requireBucket: (bucket) => void this.#requireBucket(bucket),
+      placement: this.#ctx,
+      bucketDir: (bucket) => this.#bucketDir(bucket),
+      versionDir: (bucket, key) => versionDir(meta, bucket, key),
+      tempPath: () => this.#tempPath(),
+      newVersionId,
+      nextSeq: (floor) => this.#nextSeq(floor),
+    });
+    this.#rctx = {
+      index: this.#index,
+      journal: this.#journal,
+      bucketDir: (bucket) => this.#bucketDir(bucket),
+      settleVersions: async (bucket, key) => void (await this.versioning.settle(bucket, key)),
+    };
+  }
+
+  /** A version sequence number: microseconds since the epoch, increasing, above `floor`. */
+  #nextSeq(floor: number): number {
+    const seq = Math.max(Date.now() * 1000, this.#lastSeq + 1, floor + 1);
+    this.#lastSeq = seq;
+    return seq;
   }
 
   /**
@@ -147,7 +188,8 @@ export class LocalBackend implements StorageBackend {
     let db: Database.Database | undefined;
     try {
       db = openIndexDatabase(join(meta, 'index.sqlite'));
-      const backend = new LocalBackend(root, db, lock);
+      await mkdir(join(meta, VERSIONS_DIR), { recursive: true, mode: DIR_MODE });
+      const backend = new LocalBackend(root, db, lock, await BucketConfigs.load(meta));
       await backend.#reconcileBuckets();
       await recoverJournal(backend.#rctx);
       // Anything in tmp/ is an interrupted write of a previous run (settled above).
@@ -177,7 +219,10 @@ export class LocalBackend implements StorageBackend {
       this.#index.insertBucket(entry.name, Math.floor(st.birthtimeMs || st.mtimeMs));
     }
     for (const bucket of this.#index.listBuckets()) {
-      if (!onDisk.has(bucket.name)) this.#index.forgetBucket(bucket.name);
+      if (!onDisk.has(bucket.name)) {
+        this.#index.forgetBucket(bucket.name);
+        this.#versions.forgetBucket(bucket.name);
+      }
     }
   }
 
@@ -206,7 +251,11 @@ export class LocalBackend implements StorageBackend {
     return Promise.resolve(this.#index.listBuckets());
   }
 
-  async createBucket(bucket: string): Promise<void> {
+  /**
+   * With `objectLock` (CreateBucket `x-amz-bucket-object-lock-enabled: true`), the new bucket has
+   * versioning Enabled and object lock on.
+   */
+  async createBucket(bucket: string, opts: { objectLock?: boolean } = {}): Promise<void> {
     if (!isValidBucketName(bucket)) {
       throw new S3Error('InvalidArgument', `Invalid bucket name: ${bucket}`, {
         ArgumentName: 'bucket',
@@ -224,6 +273,8 @@ export class LocalBackend implements StorageBackend {
         throw new S3Error('InternalError', 'a file is in the way of the bucket directory');
     }
     await fsyncDir(this.root);
+    if (opts.objectLock) await this.versioning.enableObjectLockOnCreate(bucket);
+    else if (this.#configs.isVersioned(bucket)) await this.#configs.remove(bucket); // stale settings
     if (!this.#index.insertBucket(bucket, Date.now())) throw exists();
   }
 
@@ -234,7 +285,7 @@ export class LocalBackend implements StorageBackend {
   async deleteBucket(bucket: string): Promise<void> {
     this.#requireBucket(bucket);
     const notEmpty = () => new S3Error('BucketNotEmpty', undefined, { BucketName: bucket });
-    if (this.#index.hasObjects(bucket)) throw notEmpty();
+    if (this.#index.hasObjects(bucket) || this.#versions.hasAny(bucket)) throw notEmpty();
     if (await this.multipart.hasUploads(bucket)) throw notEmpty();
     const dir = this.#bucketDir(bucket);
     // Files not (yet) in the index still count: never delete data recursively.
@@ -242,25 +293,45 @@ export class LocalBackend implements StorageBackend {
     if (!this.#index.deleteBucketIfEmpty(bucket)) throw notEmpty();
     await removeEmptyTree(dir);
     await fsyncDir(this.root);
+    await this.#configs.remove(bucket);
+    await rm(join(this.root, META_DIR, VERSIONS_DIR, bucket), { recursive: true, force: true });
   }
 
   // ---- reads -----------------------------------------------------------------------------
 
-  async headObject(bucket: string, key: string): Promise<ObjectInfo> {
+  async headObject(bucket: string, key: string, opts: VersionSelector = {}): Promise<ObjectInfo> {
     this.#requireBucket(bucket);
+    const found = this.#findVersion(bucket, key, opts);
+    if (found?.record !== undefined) return recordToInfo(found.record);
     const { row } = await this.#locate(bucket, key, false);
-    return rowToInfo(row);
+    return this.versioning.infoOfRow(row);
+  }
+
+  /**
+   * In a bucket ever versioned, or with a version id: the version asked for (versioning.ts
+   * findVersion: NoSuchKey with delete marker headers, NoSuchVersion, MethodNotAllowed); else
+   * undefined (the plain path answers).
+   */
+  #findVersion(bucket: string, key: string, opts: VersionSelector) {
+    if (opts.versionId === undefined && !this.#configs.isVersioned(bucket)) return undefined;
+    return this.versioning.findVersion(bucket, key, opts);
   }
 
   async getObject(
     bucket: string,
     key: string,
-    opts: { range?: ByteRange; signal?: AbortSignal } = {},
+    opts: { range?: ByteRange; signal?: AbortSignal } & VersionSelector = {},
   ): Promise<{ info: ObjectInfo; body: Readable }> {
     this.#requireBucket(bucket);
     opts.signal?.throwIfAborted();
+    const found = this.#findVersion(bucket, key, opts);
+    if (found?.record !== undefined) {
+      const body = await this.versioning.openVersion(bucket, found.record, opts.range);
+      if (opts.signal) addAbortSignal(opts.signal, body);
+      return { info: found.info, body };
+    }
     const { row, fh } = await this.#locate(bucket, key, true);
-    const info = rowToInfo(row);
+    const info = this.versioning.infoOfRow(row);
     const start = opts.range?.start ?? 0;
     const end = opts.range?.end ?? info.size - 1;
     let body: Readable;
@@ -317,9 +388,18 @@ export class LocalBackend implements StorageBackend {
     throw new S3Error('InternalError', 'the object keeps changing on disk');
   }
 
-  /** Brings the key's row in line with the disk (reconcile.ts), under the key's lock. */
+  /**
+   * Brings the key's row in line with the disk (reconcile.ts; a versioned key is settled from its
+   * version records instead), under the key's lock.
+   */
   async #reconcile(bucket: string, key: string): Promise<void> {
-    await this.#locks.run(this.#ctx.lockName(bucket, key), () => reconcileKey(this.#rctx, bucket, key));
+    await this.#locks.run(this.#ctx.lockName(bucket, key), async () => {
+      if (this.#index.getObject(bucket, key)?.version || this.#versions.hasKey(bucket, key)) {
+        await this.versioning.settle(bucket, key);
+      } else {
+        await reconcileKey(this.#rctx, bucket, key);
+      }
+    });
   }
 
   // ---- writes ----------------------------------------------------------------------------
@@ -355,7 +435,7 @@ export class LocalBackend implements StorageBackend {
         ...encodeJsonColumns(opts.headers, opts.metadata, checksums, opts.parts),
         checksumType: Object.keys(checksums).length > 0 ? (opts.checksumType ?? 'FULL_OBJECT') : null,
       };
-      return await this.#commit(bucket, key, natural, tmp, written, content, opts.precondition, opts.signal);
+      return await this.#commit(bucket, key, natural, tmp, written, content, opts);
     } catch (err) {
       await unlinkQuiet(tmp);
       throw err;
@@ -373,15 +453,20 @@ export class LocalBackend implements StorageBackend {
     tmp: string,
     written: WrittenFile,
     content: RowContent,
-    precondition: WritePrecondition | undefined,
-    signal: AbortSignal | undefined,
+    opts: { precondition?: WritePrecondition; signal?: AbortSignal; lock?: ObjectLockState },
   ): Promise<ObjectInfo> {
     return this.#locks.run(this.#ctx.lockName(bucket, key), async () => {
-      signal?.throwIfAborted();
+      opts.signal?.throwIfAborted();
       const current = this.#index.getObject(bucket, key);
-      precondition?.(current && rowToInfo(current));
+      opts.precondition?.(current && this.versioning.infoOfRow(current));
       this.#requireBucket(bucket);
       const { ino } = await stat(tmp, { bigint: true });
+      if (this.versioning.putIsVersioned(bucket, key, current)) {
+        const { etag, headers, metadata, checksums, checksumType, parts } = content;
+        const version = { etag, headers, metadata, checksums, checksumType, parts };
+        const fields = { ...version, size: written.size, mtimeNs: String(written.mtimeNs), ino: String(ino) };
+        return this.versioning.commitPut(bucket, key, natural, tmp, fields, opts.lock);
+      }
       const intended: ObjectRow = {
         ...content,
         bucket,
@@ -417,7 +502,7 @@ export class LocalBackend implements StorageBackend {
           this.#journal.end(intent);
         }
         pending = false;
-        return rowToInfo(row);
+        return this.versioning.infoOfRow(row);
       } finally {
         if (pending) await this.#settle(intent);
       }
@@ -454,15 +539,34 @@ export class LocalBackend implements StorageBackend {
     }
   }
 
-  /** Unlinks the file and drops the row; a key that cannot be stored (see key-path) is absent. */
-  async deleteObject(bucket: string, key: string): Promise<void> {
+  /**
+   * Unlinks the file and drops the row; a key that cannot be stored (see key-path) is absent. In a
+   * bucket ever versioned: a delete marker, or the version given removed (versioning.ts).
+   */
+  async deleteObject(bucket: string, key: string, opts: DeleteOptions = {}): Promise<DeleteResult> {
     this.#requireBucket(bucket);
-    let natural: string;
     try {
-      natural = keyToPath(key);
+      keyToPath(key);
     } catch {
-      return; // a key that cannot be stored does not exist
+      return opts.versionId === undefined ? {} : { versionId: opts.versionId }; // cannot exist
     }
+    const lockName = this.#ctx.lockName(bucket, key);
+    if (opts.versionId !== undefined) {
+      const { versionId } = opts;
+      const bypass = opts.bypassGovernance ?? false;
+      const done = await this.#locks.run(lockName, () =>
+        this.versioning.deleteVersion(bucket, key, versionId, bypass),
+      );
+      if (done !== undefined) return done;
+    } else if (this.versioning.deleteIsVersioned(bucket)) {
+      return this.#locks.run(lockName, () => this.versioning.commitDelete(bucket, key));
+    }
+    await this.#deleteUnversioned(bucket, key);
+    return opts.versionId === undefined ? {} : { versionId: opts.versionId };
+  }
+
+  async #deleteUnversioned(bucket: string, key: string): Promise<void> {
+    const natural = keyToPath(key);
     const root = this.#bucketDir(bucket);
     const removed = await this.#locks.run(this.#ctx.lockName(bucket, key), async () => {
       const row = this.#index.getObject(bucket, key);
@@ -506,7 +610,7 @@ export class LocalBackend implements StorageBackend {
    * without REPLACE (InvalidRequest) is the S3 layer's job.
    */
   async copyObject(
-    src: { bucket: string; key: string },
+    src: { bucket: string; key: string } & VersionSelector,
     dst: { bucket: string; key: string },
     opts: CopyOptions,
   ): Promise<ObjectInfo> {
@@ -514,14 +618,44 @@ export class LocalBackend implements StorageBackend {
     this.#requireBucket(dst.bucket);
     const natural = keyToPath(dst.key);
     opts.signal?.throwIfAborted();
+    // A noncurrent source version: its data file never changes, so it is copied as it is.
+    let version;
+    try {
+      version = this.#findVersion(src.bucket, src.key, src)?.record;
+    } catch (err) {
+      // https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html: a delete marker
+      // cannot be a copy source.
+      if (err instanceof S3Error && err.code === 'MethodNotAllowed') {
+        throw new S3Error(
+          'InvalidRequest',
+          'The source of a copy request may not specifically refer to a delete marker by version id.',
+        );
+      }
+      throw err;
+    }
     // Fails early with NoSuchKey, and reconciles a source changed behind the server's back.
-    await this.#locate(src.bucket, src.key, false);
+    if (version === undefined) await this.#locate(src.bucket, src.key, false);
 
-    if (src.bucket === dst.bucket && src.key === dst.key) return this.#copyInPlace(dst.bucket, dst.key, opts);
+    const same = src.bucket === dst.bucket && src.key === dst.key && version === undefined;
+    if (
+      same &&
+      !this.versioning.putIsVersioned(dst.bucket, dst.key, this.#index.getObject(dst.bucket, dst.key))
+    ) {
+      return this.#copyInPlace(dst.bucket, dst.key, opts);
+    }
 
     const tmp = this.#tempPath();
     try {
-      const snapshot = await this.#copyBytes(src.bucket, src.key, tmp, opts);
+      let snapshot: Omit<RowContent, 'lastModified'>;
+      if (version !== undefined) {
+        opts.sourcePrecondition?.(recordToInfo(version));
+        const from = dataPath(this.versioning.versionDir(src.bucket, src.key), version.seq);
+        await copyFile(from, tmp, fsConstants.COPYFILE_FICLONE);
+        await chmod(tmp, FILE_MODE);
+        snapshot = version;
+      } else {
+        snapshot = await this.#copyBytes(src.bucket, src.key, tmp, opts);
+      }
       opts.signal?.throwIfAborted();
       let written = await syncFile(tmp);
       let etag = snapshot.etag;
@@ -549,16 +683,7 @@ export class LocalBackend implements StorageBackend {
         checksumType,
         parts,
       };
-      return await this.#commit(
-        dst.bucket,
-        dst.key,
-        natural,
-        tmp,
-        written,
-        content,
-        opts.precondition,
-        opts.signal,
-      );
+      return await this.#commit(dst.bucket, dst.key, natural, tmp, written, content, opts);
     } catch (err) {
       await unlinkQuiet(tmp);
       throw mapStorageError(err);
@@ -579,7 +704,7 @@ export class LocalBackend implements StorageBackend {
       row = await this.#locks.run(this.#ctx.lockName(bucket, key), async () => {
         const current = this.#index.getObject(bucket, key);
         if (current === undefined) throw new S3Error('NoSuchKey', undefined, { Key: key });
-        opts.sourcePrecondition?.(rowToInfo(current));
+        opts.sourcePrecondition?.(this.versioning.infoOfRow(current));
         const abs = this.#abs(bucket, current.path);
         try {
           await link(abs, snap);
@@ -715,8 +840,42 @@ export class LocalBackend implements StorageBackend {
    * Rebuilds the index from the files (rebuild.ts): adds files written behind the server's back,
    * re-hashes changed ones, fixes moved ones, drops rows whose file is gone.
    */
-  rebuildIndex(opts: RebuildOptions = {}): Promise<RebuildResult> {
-    return rebuildIndex({ db: this.#db, index: this.#index, bucketDir: (b) => this.#bucketDir(b) }, opts);
+  async rebuildIndex(opts: RebuildOptions = {}): Promise<RebuildResult> {
+    const result = await rebuildIndex(
+      { db: this.#db, index: this.#index, bucketDir: (b) => this.#bucketDir(b) },
+      opts,
+    );
+    result.versionedKeys = await this.#settleAllVersions(result.buckets);
+    return result;
+  }
+
+  /**
+   * `cache rebuild`, second part: every key of the version store is settled and its rows rewritten
+   * from its records (versions, delete markers, object lock), and keys with version rows but no
+   * records left lose them. Returns how many keys were settled.
+   */
+  async #settleAllVersions(buckets: readonly string[]): Promise<number> {
+    let settled = 0;
+    const settleKey = (bucket: string, key: string) =>
+      this.#locks.run(this.#ctx.lockName(bucket, key), () => this.versioning.settle(bucket, key));
+    for (const bucket of buckets) {
+      const root = join(this.root, META_DIR, VERSIONS_DIR, bucket);
+      for (const shard of await readdir(root).catch(() => [] as string[])) {
+        for (const name of await readdir(join(root, shard)).catch(() => [] as string[])) {
+          const key = await keyOfVersionDir(join(root, shard, name));
+          if (key === undefined) continue;
+          await settleKey(bucket, key);
+          settled++;
+        }
+      }
+      let after = '';
+      for (let keys = this.#versions.keysAfter(bucket, after, 500); keys.length > 0;) {
+        for (const key of keys) await settleKey(bucket, key);
+        after = keys.at(-1)!;
+        keys = this.#versions.keysAfter(bucket, after, 500);
+      }
+    }
+    return settled;
   }
 
   /**

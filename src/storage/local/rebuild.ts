@@ -75,6 +75,8 @@ export interface RebuildResult {
   skipped: number;
   /** Bytes read to compute MD5s. */
   hashedBytes: number;
+  /** Keys with versions or delete markers whose chain was settled from the version store. */
+  versionedKeys?: number;
   seconds: number;
 }
 
@@ -421,11 +423,14 @@ export function readIndexStats(indexFile: string): BucketStats[] {
 
 /** Deletes the rows of `bucket` (every bucket when undefined); returns how many. Never touches files. */
 export function dropRows(db: Database.Database, bucket?: string): number {
-  const run = db.transaction(() =>
-    bucket === undefined
-      ? db.prepare('DELETE FROM objects').run().changes
-      : db.prepare('DELETE FROM objects WHERE bucket = ?').run(bucket).changes,
-  );
+  const run = db.transaction(() => {
+    if (bucket === undefined) {
+      db.prepare('DELETE FROM object_versions').run();
+      return db.prepare('DELETE FROM objects').run().changes;
+    }
+    db.prepare('DELETE FROM object_versions WHERE bucket = ?').run(bucket);
+    return db.prepare('DELETE FROM objects WHERE bucket = ?').run(bucket).changes;
+  });
   return run();
 }
 

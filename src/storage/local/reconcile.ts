@@ -19,6 +19,8 @@ export interface ReconcileContext {
   index: ObjectIndex;
   journal: WriteJournal;
   bucketDir(bucket: string): string;
+  /** Settles a versioned key from its version records and updates its rows (versioning.ts). */
+  settleVersions(bucket: string, key: string): Promise<void>;
 }
 
 /** True when `st` is the regular file `row` describes (same size and mtime as committed). */
@@ -118,7 +120,10 @@ export async function settleEntry(
   const { bucket, key } = entry;
   const root = ctx.bucketDir(bucket);
   let settled = false;
-  if (entry.op === 'put') {
+  if (entry.op === 'versions') {
+    await ctx.settleVersions(bucket, key);
+    settled = true;
+  } else if (entry.op === 'put') {
     for (const place of places(key, entry.row.path)) {
       if (place === '') continue;
       const st = await lstat(join(root, place), { bigint: true }).catch(() => undefined);

@@ -1,0 +1,262 @@
+/**
+ * Object lock (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html):
+ * Get/PutObjectLockConfiguration, Get/PutObjectRetention, Get/PutObjectLegalHold, and the lock
+ * settings of a new object version (PUT, CopyObject, CreateMultipartUpload).
+ */
+import { S3Error } from '../errors.js';
+import type { Query } from '../endpoint.js';
+import { hasIntegrityHeader, header } from '../headers.js';
+import type { ObjectLockState, VersioningStore } from '../../storage/backend.js';
+import {
+  legalHoldXml,
+  objectLockConfigurationXml,
+  parseLegalHold,
+  parseObjectLockConfiguration,
+  parseRetainUntil,
+  parseRetention,
+  retentionXml,
+} from '../xml/versioning.js';
+import { assertBucketAllowed } from './bucket-mode.js';
+import { readSmallBody } from './read-body.js';
+import { xmlResult, type HandlerContext, type S3Result } from './types.js';
+import { versioningOf } from './versioning.js';
+
+const MISSING_LOCK = 'Bucket is missing Object Lock Configuration';
+
+/** The backend's versioning when the bucket has object lock; InvalidRequest otherwise. */
+async function lockedBucket(
+  ctx: HandlerContext,
+  bucket: string,
+  operation: string,
+): Promise<VersioningStore> {
+  assertBucketAllowed(ctx.settings, bucket);
+  const store = versioningOf(ctx, operation);
+  if (!(await store.getBucketConfig(bucket)).objectLock) throw new S3Error('InvalidRequest', MISSING_LOCK);
+  return store;
+}
+
+/**
+ * Put* lock operations carry `httpChecksumRequired` in the S3 API model: Content-MD5 or an
+ * x-amz-checksum must protect the body (the auth layer verifies whichever is sent).
+ */
+function requireIntegrity(ctx: HandlerContext, operation: string): void {
+  if (!hasIntegrityHeader(ctx.headers)) {
+    throw new S3Error(
+      'InvalidRequest',
+      `Content-MD5 OR x-amz-checksum- HTTP header is required for ${operation} requests`,
+    );
+  }
+}
+
+function versionOf(query: Query): { versionId?: string } {
+  const v = query.get('versionId');
+  return v === undefined ? {} : { versionId: v };
+}
+
+function bypassGovernance(ctx: HandlerContext): boolean {
+  return header(ctx.headers, 'x-amz-bypass-governance-retention')?.toLowerCase() === 'true';
+}
+
+/** True while a retention protects the version. */
+function retained(lock: ObjectLockState, now = Date.now()): boolean {
+  return lock.mode !== undefined && lock.retainUntil !== undefined && lock.retainUntil.getTime() > now;
+}
+
+function assertFuture(until: Date): void {
+  if (until.getTime() <= Date.now()) {
+    throw new S3Error('InvalidArgument', 'The retain until date must be in the future!', {
+      ArgumentName: 'RetainUntilDate',
+    });
+  }
+}
+
+const OBJECT_LOCK_DENIED = 'Access Denied because object protected by object lock.';
+
+// ---- bucket configuration ------------------------------------------------------------------
+
+/**
+ * PutObjectLockConfiguration. Also enables object lock on an existing bucket whose versioning is
+ * Enabled (InvalidBucketState otherwise), as S3 allows since 2023.
+ */
+export async function putObjectLockConfiguration(ctx: HandlerContext, bucket: string): Promise<S3Result> {
+  assertBucketAllowed(ctx.settings, bucket);
+  const store = versioningOf(ctx, 'PutObjectLockConfiguration');
+  requireIntegrity(ctx, 'PutObjectLockConfiguration');
+  const conf = parseObjectLockConfiguration(await readSmallBody(ctx.body.stream));
+  await store.setObjectLockConfig(bucket, conf.defaultRetention);
+  return { status: 200, headers: {} };
+}
+
+export async function getObjectLockConfiguration(ctx: HandlerContext, bucket: string): Promise<S3Result> {
+  assertBucketAllowed(ctx.settings, bucket);
+  const config = await versioningOf(ctx, 'GetObjectLockConfiguration').getBucketConfig(bucket);
+  if (!config.objectLock) {
+    throw new S3Error('ObjectLockConfigurationNotFoundError', undefined, { BucketName: bucket });
+  }
+  return xmlResult(objectLockConfigurationXml(config.defaultRetention));
+}
+
+// ---- a new version's lock --------------------------------------------------------------------
+
+/**
+ * The lock of a new object version from the `x-amz-object-lock-*` headers, else the bucket's
+ * default retention (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html).
+ * Lock headers on a bucket without object lock: InvalidRequest. With `requireChecksum` (PutObject),
+ * a locked version needs Content-MD5 or an x-amz-checksum, as S3 requires.
+ */
+export async function lockForNewVersion(
+  ctx: HandlerContext,
+  bucket: string,
+  requireChecksum: boolean,
+): Promise<ObjectLockState | undefined> {
+  const mode = header(ctx.headers, 'x-amz-object-lock-mode');
+  const until = header(ctx.headers, 'x-amz-object-lock-retain-until-date');
+  const hold = header(ctx.headers, 'x-amz-object-lock-legal-hold');
+  const explicit = mode !== undefined || until !== undefined || hold !== undefined;
+  const store = ctx.backend.versioning;
+  const config = store ? await store.getBucketConfig(bucket) : undefined;
+  if (!config?.objectLock) {
+    if (explicit) throw new S3Error('InvalidRequest', MISSING_LOCK);
+    return undefined;
+  }
+  const lock: ObjectLockState = {};
+  if (mode !== undefined || until !== undefined) {
+    if (mode === undefined || until === undefined) {
+      throw new S3Error(
+        'InvalidArgument',
+        'x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied',
+      );
+    }
+    if (mode !== 'GOVERNANCE' && mode !== 'COMPLIANCE') {
+      throw new S3Error('InvalidArgument', 'Unknown wormMode directive.', {
+        ArgumentName: 'x-amz-object-lock-mode',
+        ArgumentValue: mode,
+      });
+    }
+    lock.mode = mode;
+    lock.retainUntil = parseRetainUntil(until);
+    assertFuture(lock.retainUntil);
+  } else if (config.defaultRetention !== undefined) {
+    const { mode: defaultMode, days, years } = config.defaultRetention;
+    const at = new Date();
+    if (days !== undefined) at.setTime(at.getTime() + days * 86_400_000);
+    if (years !== undefined) at.setUTCFullYear(at.getUTCFullYear() + years);
+    lock.mode = defaultMode;
+    lock.retainUntil = at;
+  }
+  if (hold !== undefined) {
+    if (hold !== 'ON' && hold !== 'OFF') {
+      throw new S3Error('InvalidArgument', 'Legal Hold must be either of ON or OFF', {
+        ArgumentName: 'x-amz-object-lock-legal-hold',
+        ArgumentValue: hold,
+      });
+    }
+    lock.legalHold = hold === 'ON';
+  }
+  if (Object.keys(lock).length === 0) return undefined;
+  if (requireChecksum && !hasIntegrityHeader(ctx.headers)) {
+    // https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html: "The Content-MD5 or
+    // x-amz-sdk-checksum-algorithm header is required for any request to upload an object with a
+    // retention period configured using Amazon S3 Object Lock."
+    throw new S3Error(
+      'InvalidRequest',
+      'Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters',
+    );
+  }
+  return lock;
+}
+
+// ---- retention and legal hold of a version ----------------------------------------------------
+
+/**
+ * PutObjectRetention (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectRetention.html):
+ * a retention may always be extended; COMPLIANCE is never shortened, removed or weakened;
+ * GOVERNANCE only with `x-amz-bypass-governance-retention: true`.
+ */
+export async function putObjectRetention(
+  ctx: HandlerContext,
+  bucket: string,
+  key: string,
+  query: Query,
+): Promise<S3Result> {
+  const store = await lockedBucket(ctx, bucket, 'PutObjectRetention');
+  requireIntegrity(ctx, 'PutObjectRetention');
+  const next = parseRetention(await readSmallBody(ctx.body.stream));
+  if (next !== undefined) assertFuture(next.retainUntil);
+  const bypass = bypassGovernance(ctx);
+  const versionId = await store.updateObjectLock(bucket, key, versionOf(query), (current) => {
+    if (retained(current)) {
+      const weaker =
+        next === undefined ||
+        next.retainUntil.getTime() < current.retainUntil!.getTime() ||
+        (current.mode === 'COMPLIANCE' && next.mode !== 'COMPLIANCE');
+      if (weaker && (current.mode === 'COMPLIANCE' || !bypass))
+        throw new S3Error('AccessDenied', OBJECT_LOCK_DENIED);
+    }
+    const out: ObjectLockState = {};
+    if (next !== undefined) {
+      out.mode = next.mode;
+      out.retainUntil = next.retainUntil;
+    }
+    if (current.legalHold !== undefined) out.legalHold = current.legalHold;
+    return out;
+  });
+  return { status: 200, headers: versionHeader(versionId) };
+}
+
+export async function getObjectRetention(
+  ctx: HandlerContext,
+  bucket: string,
+  key: string,
+  query: Query,
+): Promise<S3Result> {
+  await lockedBucket(ctx, bucket, 'GetObjectRetention');
+  const info = await ctx.backend.headObject(bucket, key, versionOf(query));
+  if (info.lock?.mode === undefined) throw new S3Error('NoSuchObjectLockConfiguration');
+  return xmlResult(retentionXml(info.lock));
+}
+
+/** PutObjectLegalHold: a hold may be placed and removed freely; it blocks every delete while ON. */
+export async function putObjectLegalHold(
+  ctx: HandlerContext,
+  bucket: string,
+  key: string,
+  query: Query,
+): Promise<S3Result> {
+  const store = await lockedBucket(ctx, bucket, 'PutObjectLegalHold');
+  requireIntegrity(ctx, 'PutObjectLegalHold');
+  const on = parseLegalHold(await readSmallBody(ctx.body.stream));
+  const versionId = await store.updateObjectLock(bucket, key, versionOf(query), (current) => ({
+    ...current,
+    legalHold: on,
+  }));
+  return { status: 200, headers: versionHeader(versionId) };
+}
+
+export async function getObjectLegalHold(
+  ctx: HandlerContext,
+  bucket: string,
+  key: string,
+  query: Query,
+): Promise<S3Result> {
+  await lockedBucket(ctx, bucket, 'GetObjectLegalHold');
+  const info = await ctx.backend.headObject(bucket, key, versionOf(query));
+  if (info.lock?.legalHold === undefined) throw new S3Error('NoSuchObjectLockConfiguration');
+  return xmlResult(legalHoldXml(info.lock.legalHold));
+}
+
+/** `x-amz-version-id` when the backend reports one. */
+export function versionHeader(versionId: string | undefined): Record<string, string> {
+  return versionId === undefined ? {} : { 'x-amz-version-id': versionId };
+}
+
+/** Response headers describing a version's lock (GET/HEAD). */
+export function lockHeaders(lock: ObjectLockState | undefined): Record<string, string> {
+  const h: Record<string, string> = {};
+  if (lock?.mode !== undefined && lock.retainUntil !== undefined) {
+    h['x-amz-object-lock-mode'] = lock.mode;
+    h['x-amz-object-lock-retain-until-date'] = lock.retainUntil.toISOString();
+  }
+  if (lock?.legalHold !== undefined) h['x-amz-object-lock-legal-hold'] = lock.legalHold ? 'ON' : 'OFF';
+  return h;
+}
