@@ -15,158 +15,21 @@
  * 50+ iterations, bounded in time. Never spawnSync here: only child processes serve.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readdir, readFile, mkdtemp, rm, stat } from 'node:fs/promises';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { pathToKey } from '../../src/storage/local/key-path.js';
-import { CLI } from '../helpers/serve-process.js';
+import { encodeKey, killed, md5, prng, send, start, walk } from './crash-kit.js';
 
 const ITERATIONS = 52;
 const BUDGET_MS = 100_000; // stop starting new iterations after this (the test deadline is 170 s)
 const BUCKET = 'default';
 const KEYS = ['a', 'a/b', 'a/b/c', 'd/', 'd//e', 'f', 'g/h', 'g/.s3local-q', 'x0', 'x1', 'x2', 'x3', 'x4'];
 const MiB = 1024 * 1024;
-
-function md5(data: Buffer): string {
-  return createHash('md5').update(data).digest('hex');
-}
-
-/** A seeded PRNG (mulberry32), so a failing run can be replayed with the printed seed. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-// ---- the server process --------------------------------------------------------------------
-
-interface Server {
-  child: ChildProcess;
-  port: number;
-}
-
-function spawnServer(dir: string, home: string): { child: ChildProcess; ready: Promise<number> } {
-  const child = spawn(
-    process.execPath,
-    [CLI, 'serve', '--path', dir, '--listen', '127.0.0.1:0', '--no-auth'],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: home,
-        XDG_CONFIG_HOME: join(home, '.config'),
-        XDG_DATA_HOME: join(home, '.local/share'),
-      },
-    },
-  );
-  let out = '';
-  let err = '';
-  const ready = new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start in 20 s:\n${out}\n${err}`)), 20_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /^endpoint = http:\/\/127\.0\.0\.1:(\d+)$/m.exec(out);
-      if (m?.[1] && out.includes('Press Ctrl+C')) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited (${signal ?? code}) before it was ready:\n${out}\n${err}`));
-    });
-  });
-  ready.catch(() => undefined);
-  return { child, ready };
-}
-
-function killed(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
-
-/** Starts the server; with `interrupt`, first kills a start in the middle of its recovery. */
-async function start(dir: string, home: string, interruptAfterMs?: number): Promise<Server> {
-  if (interruptAfterMs !== undefined) {
-    const early = spawnServer(dir, home);
-    await new Promise((r) => setTimeout(r, interruptAfterMs));
-    await killed(early.child);
-  }
-  const s = spawnServer(dir, home);
-  return { child: s.child, port: await s.ready };
-}
-
-// ---- the HTTP driver -----------------------------------------------------------------------
-
-function encodeKey(key: string): string {
-  return key
-    .split('/')
-    .map((s) => encodeURIComponent(s))
-    .join('/');
-}
-
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-function send(
-  agent: Agent,
-  port: number,
-  method: string,
-  path: string,
-  body?: Buffer,
-  headers: Record<string, string> = {},
-): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method,
-        path,
-        agent,
-        headers: { ...headers, 'content-length': String(body?.length ?? 0) },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString(),
-          }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.setTimeout(15_000, () => req.destroy(new Error('request timed out')));
-    req.on('error', reject);
-    if (body && body.length > 0) {
-      // Two writes with a pause between: the kill may land mid-body too.
-      const cut = Math.floor(body.length / 2);
-      req.write(body.subarray(0, cut));
-      setTimeout(() => req.end(body.subarray(cut)), 1);
-    } else {
-      req.end();
-    }
-  });
-}
 
 /** What a key may hold: the last acknowledged value, and the one of a write cut by the kill. */
 interface KeyState {
@@ -346,16 +209,6 @@ interface Row {
   etag: string;
   mtimeNs: bigint;
   parts: string | null;
-}
-
-async function walk(dir: string, rel = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const r = rel === '' ? e.name : `${rel}/${e.name}`;
-    if (e.isDirectory()) out.push(...(await walk(join(dir, e.name), r)));
-    else out.push(r);
-  }
-  return out;
 }
 
 async function checkStore(dir: string, model: Map<string, KeyState>, where: string): Promise<void> {
