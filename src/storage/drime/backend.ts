@@ -422,21 +422,17 @@ export class DrimeBackend implements StorageBackend {
     try {
       const kp = parseKey(key);
       await this.locks.run(this.lockKey(bucket, kp), async () => {
-        for (let attempt = 0; ; attempt++) {
-          const same = (await this.locate(bucket, key)).same;
-          const ids = same.map((e) => e.id);
-          if (ids.length === 0) return;
-          try {
-            await this.client.deleteEntries(ids, this.w.permanent);
-            this.tree.listings.removed(same);
-            this.index.delete(this.w.ws, ids);
-            return;
-          } catch (err) {
-            // 422: an id is already gone (deleted elsewhere meanwhile): look again.
-            if (!(err instanceof DrimeError) || err.status !== 422 || attempt >= 2) throw err;
-            for (const id of new Set(same.map((e) => e.parentId))) this.tree.listings.invalidate(id);
-          }
-        }
+        // Every entry standing for the key: the current one and any it superseded that still wait
+        // for their deferred deletion (retirer.ts). The listing cache mirrors Drime, so they are
+        // all here, and all of them go now: a DELETE that answered leaves nothing to list again.
+        const same = (await this.locate(bucket, key)).same;
+        const ids = same.map((e) => e.id);
+        if (ids.length === 0) return;
+        // Ids deleted meanwhile by someone else are skipped (deleteEach); the cache forgets the
+        // entries once Drime deleted them.
+        await this.tree.listings.removing(same, () => this.client.deleteEach(ids, this.w.permanent));
+        this.retirer.forget(ids);
+        this.index.delete(this.w.ws, ids);
       });
     } catch (err) {
       if (err instanceof S3Error && err.code === 'KeyTooLongError') {

@@ -12,6 +12,8 @@ import { decodeEntry, decodeUser, type DrimeEntry, type DrimeUser, type DrimeWor
 
 export const DEFAULT_API_URL = 'https://app.drime.cloud/api/v1';
 const JSON_LIMIT = 256 * 1024 * 1024;
+/** Listings taken at most when entries keep disappearing while they are paged. */
+const LIST_ATTEMPTS = 3;
 
 export interface DrimeClientOptions {
   apiKey: string;
@@ -242,15 +244,34 @@ export class DrimeClient {
   /**
    * Every entry of a listing, all pages, ordered by name (stable while writes happen) and
    * de-duplicated by id. Works with length-aware and simple paginators (drime-api.md §3.1).
+   * Pages are offsets: an entry deleted meanwhile shifts later ones onto pages already read, so
+   * when the paginator's `total` drops between pages the listing starts again, up to `attempts`
+   * listings in all (`complete` is false when the last one still saw it drop). Our own deletions
+   * are kept apart from listings by children-cache.ts.
    */
   async listAll(
     params: ListParams,
     signal?: AbortSignal,
-  ): Promise<{ entries: DrimeEntry[]; folderId?: number }> {
+    attempts = LIST_ATTEMPTS,
+  ): Promise<{ entries: DrimeEntry[]; folderId?: number; pages: number; complete: boolean }> {
+    for (let attempt = 1; ; attempt++) {
+      const { shrank, ...r } = await this.listPages(params, signal);
+      if (shrank === undefined || attempt >= attempts) return { ...r, complete: shrank === undefined };
+      this.log(`drime: listing again, entries were deleted while it was paged (${shrank})`);
+    }
+  }
+
+  private async listPages(
+    params: ListParams,
+    signal?: AbortSignal,
+  ): Promise<{ entries: DrimeEntry[]; folderId?: number; pages: number; shrank?: string }> {
     const seen = new Set<number>();
     const entries: DrimeEntry[] = [];
     let folderId: number | undefined;
-    for (let page = 1; page < 1_000_000; page++) {
+    let firstTotal: number | undefined;
+    let shrank: string | undefined;
+    let page = 1;
+    for (; page < 1_000_000; page++) {
       const query: Query = { orderBy: 'name', orderDir: 'asc', perPage: this.perPage, page };
       if (params.parentIds !== undefined) query.parentIds = params.parentIds;
       if (params.folderId !== undefined) query.folderId = params.folderId;
@@ -269,6 +290,11 @@ export class DrimeClient {
         const fid = Number((body.folder as Record<string, unknown>).id);
         if (Number.isFinite(fid)) folderId = fid;
       }
+      const total = body.total === undefined || body.total === null ? NaN : Number(body.total);
+      if (Number.isFinite(total)) {
+        if (firstTotal === undefined) firstTotal = total;
+        else if (total < firstTotal) shrank ??= `total ${firstTotal} on page 1, ${total} on page ${page}`;
+      }
       for (const raw of data) {
         const e = decodeEntry(raw);
         if (!seen.has(e.id)) {
@@ -284,7 +310,13 @@ export class DrimeClient {
       if ('next_page_url' in body && body.next_page_url === null) break;
       if (data.length < perPage) break;
     }
-    return folderId === undefined ? { entries } : { entries, folderId };
+    const out: { entries: DrimeEntry[]; folderId?: number; pages: number; shrank?: string } = {
+      entries,
+      pages: page,
+    };
+    if (folderId !== undefined) out.folderId = folderId;
+    if (shrank !== undefined) out.shrank = shrank;
+    return out;
   }
 
   /**
@@ -292,12 +324,28 @@ export class DrimeClient {
    * workspace, trash and backup flags as drime-api.md §3.1 recommends.
    */
   async listChildren(parentId: number | null, signal?: AbortSignal): Promise<DrimeEntry[]> {
+    return (await this.listChildrenPaged(parentId, signal)).entries;
+  }
+
+  /**
+   * {@link DrimeClient.listChildren}, how many pages the listing took, and whether it may have a
+   * hole (`complete: false`, see {@link DrimeClient.listAll}; `attempts` as there).
+   */
+  async listChildrenPaged(
+    parentId: number | null,
+    signal?: AbortSignal,
+    attempts?: number,
+  ): Promise<{ entries: DrimeEntry[]; pages: number; complete: boolean }> {
     const params: ListParams = parentId === null ? { folderId: 0 } : { parentIds: String(parentId) };
-    const { entries } = await this.listAll(params, signal);
-    return entries.filter(
-      (e) =>
-        e.parentId === parentId && e.workspaceId === this.workspaceId && e.deletedAt === null && !e.backup,
-    );
+    const { entries, pages, complete } = await this.listAll(params, signal, attempts);
+    return {
+      entries: entries.filter(
+        (e) =>
+          e.parentId === parentId && e.workspaceId === this.workspaceId && e.deletedAt === null && !e.backup,
+      ),
+      pages,
+      complete,
+    };
   }
 
   /** `GET /file-entries/{id}` (JSON with Accept: application/json; includes trashed entries). */
@@ -314,11 +362,14 @@ export class DrimeClient {
 
   /**
    * `POST /file-entries/delete` with `deleteForever` always explicit (BeDrive defaults to true).
-   * A 422 on a retry after an ambiguous failure means the first attempt already deleted.
+   * A 422 on a retry after an ambiguous failure means the first attempt already deleted — for one
+   * id. For several, an id deleted by someone else meanwhile gives the same 422 while the first
+   * attempt deleted nothing, so they are then deleted one by one.
    */
   async deleteEntries(ids: number[], forever: boolean): Promise<void> {
     if (ids.length === 0) return;
     let ambiguous = false;
+    let oneByOne = false;
     await this.retrying(
       'POST /file-entries/delete',
       async () => {
@@ -328,13 +379,32 @@ export class DrimeClient {
             idempotent: true,
           });
         } catch (err) {
-          if (ambiguous && err instanceof DrimeError && err.status === 422) return;
+          if (ambiguous && err instanceof DrimeError && err.status === 422) {
+            oneByOne = ids.length > 1;
+            return;
+          }
           if (err instanceof DrimeError && err.retryable && !err.notProcessed) ambiguous = true;
           throw err;
         }
       },
       { idempotent: true },
     );
+    if (oneByOne) await this.deleteEach(ids, forever);
+  }
+
+  /**
+   * Deletes every entry of `ids` that still exists: one request, and when Drime refuses it with
+   * 422 because an id is gone already (`exists` validation, drime-api.md §7.1), one per id, a 422
+   * then meaning that entry is gone.
+   */
+  async deleteEach(ids: number[], forever: boolean): Promise<void> {
+    try {
+      await this.deleteEntries(ids, forever);
+    } catch (err) {
+      if (!(err instanceof DrimeError) || err.status !== 422) throw err;
+      if (ids.length === 1) return;
+      for (const id of ids) await this.deleteEach([id], forever);
+    }
   }
 
   async restoreEntries(ids: number[]): Promise<void> {

@@ -8,7 +8,11 @@ export type FaultKind =
   | 'status'
   /** Destroy the connection without a response. */
   | 'reset'
-  /** Delay the (normal) response by `delayMs`. */
+  /**
+   * Delay the (normal) response by `delayMs`, or until `until` settles. `before` (default): the
+   * request waits before it is processed. `after`: it is processed at once (a listing is read then)
+   * and only its answer waits — what a slow network does to a response.
+   */
   | 'slow'
   /** 200 with an HTML page instead of JSON. */
   | 'html'
@@ -20,6 +24,8 @@ export type FaultKind =
 export interface FaultRule {
   /** Tested against `METHOD /path`; undefined matches every request. */
   match?: RegExp;
+  /** Also tested against the query string (`?a=1&b=2`) when set. */
+  query?: RegExp;
   kind: FaultKind;
   /** For `status`: 429, 500, 502, 503 ... */
   status?: number;
@@ -27,6 +33,8 @@ export interface FaultRule {
   retryAfter?: string;
   /** For `slow`. */
   delayMs?: number;
+  /** For `slow`: wait for this instead of `delayMs` (a test decides when the request goes on). */
+  until?: Promise<unknown>;
   /**
    * `before` (default): the request is not processed. `after`: it is processed (its effect is
    * kept) and only the response is replaced — the case that makes non-idempotent retries unsafe.
@@ -52,9 +60,12 @@ export interface RandomFaultOptions {
   probability: number;
   /** Requests to consider (default: every request). */
   match?: RegExp;
-  /** Kinds to draw from (default: 429, 500, 502, 503, reset, slow, html, truncate). */
+  /**
+   * Kinds to draw from (default: 429, 500, 502, 503, reset, slow, html, truncate). `slow-after` is
+   * a `slow` whose request is processed at once and whose answer is held back.
+   */
   kinds?: ReadonlyArray<
-    '429' | '500' | '502' | '503' | 'reset' | 'slow' | 'html' | 'truncate' | 'users-empty'
+    '429' | '500' | '502' | '503' | 'reset' | 'slow' | 'slow-after' | 'html' | 'truncate' | 'users-empty'
   >;
   /** Retry-After for random 429s (default "0"). */
   retryAfter?: string;
@@ -105,10 +116,15 @@ export class FaultInjector {
   }
 
   /** The fault for this request, if any (consumes one firing). */
-  pick(method: string, path: string, opts: { bytes: boolean; upload: boolean }): FaultRule | undefined {
+  pick(
+    method: string,
+    path: string,
+    opts: { bytes: boolean; upload: boolean; query?: string },
+  ): FaultRule | undefined {
     const subject = `${method} ${path}`;
     for (const r of this.rules) {
       if (r.left <= 0 || (r.match && !r.match.test(subject))) continue;
+      if (r.query && !r.query.test(opts.query ?? '')) continue;
       if (r.kind === 'truncate' && !opts.bytes) continue;
       if (r.kind === 'users-empty' && !opts.upload) continue;
       if (r.skipLeft > 0) {
@@ -136,6 +152,8 @@ export class FaultInjector {
         phase: k === '429' ? 'before' : phase,
       };
     else if (k === 'slow') rule = { kind: 'slow', delayMs: 5 + Math.floor(rnd.rand() * 40) };
+    else if (k === 'slow-after')
+      rule = { kind: 'slow', delayMs: 5 + Math.floor(rnd.rand() * 40), phase: 'after' };
     else rule = { kind: k as FaultKind, phase: k === 'users-empty' || k === 'truncate' ? 'after' : phase };
     return this.record(method, path, rule);
   }

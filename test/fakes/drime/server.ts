@@ -162,16 +162,20 @@ export async function startFakeDrime(options: Partial<FakeOptions> = {}): Promis
     const rule = faults.pick(method, path, {
       bytes: isStorage || path.startsWith('/api/v1/file-entries/download/'),
       upload: isUpload,
+      query: url.search,
     });
     if (rule) log.fault = `${rule.kind}${rule.status ? ` ${rule.status}` : ''} ${rule.phase ?? 'before'}`;
-    if (rule?.kind === 'slow') await sleep(rule.delayMs ?? 1000);
+    const slow = rule?.kind === 'slow' ? rule : undefined;
+    const wait = (r: FaultRule) => r.until ?? sleep(r.delayMs ?? 1000);
+    if (slow && (slow.phase ?? 'before') === 'before') await wait(slow);
     const before = rule && (rule.phase ?? 'before') === 'before' && rule.kind !== 'slow' ? rule : undefined;
-    const after = rule && rule.phase === 'after' ? rule : undefined;
+    const after = rule && rule.phase === 'after' && rule.kind !== 'slow' ? rule : undefined;
 
     let out: FakeResponse | 'reset';
     if (before && before.kind !== 'truncate' && before.kind !== 'users-empty') out = faultResponse(before);
     else out = dispatch(req, url, body, method, log);
     method = log.method;
+    if (slow && slow.phase === 'after') await wait(slow);
     if (after && out !== 'reset') {
       if (after.kind === 'users-empty') {
         const j = out.json as { fileEntry?: { users?: unknown[] } } | undefined;
