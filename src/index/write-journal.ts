@@ -42,10 +42,6 @@ export class WriteJournal {
   readonly #insert: Database.Statement<[string, string, string, string | null, string | null, number]>;
   readonly #delete: Database.Statement<[number]>;
   readonly #all: Database.Statement<[], RawEntry>;
-  readonly #getSynchronous: Database.Statement<[], number>;
-  readonly #setNormal: Database.Statement<[]>;
-  /** `PRAGMA synchronous = <level>` for OFF, NORMAL, FULL and EXTRA (0–3). */
-  readonly #setSynchronous: Map<number, Database.Statement<[]>>;
 
   constructor(db: Database.Database) {
     this.#db = db;
@@ -53,11 +49,6 @@ export class WriteJournal {
       'INSERT INTO write_journal (op, bucket, key, ino, row, started_at) VALUES (?, ?, ?, ?, ?, ?)',
     );
     this.#delete = db.prepare('DELETE FROM write_journal WHERE id = ?');
-    this.#getSynchronous = db.prepare<[], number>('PRAGMA synchronous').pluck();
-    this.#setSynchronous = new Map(
-      [0, 1, 2, 3].map((level) => [level, db.prepare<[]>(`PRAGMA synchronous = ${level}`)]),
-    );
-    this.#setNormal = this.#setSynchronous.get(1)!;
     this.#all = db.prepare(
       'SELECT id, op, bucket, key, ino, row, started_at AS startedAt FROM write_journal ORDER BY id',
     );
@@ -93,16 +84,12 @@ export class WriteJournal {
     row: string | null,
     at: number,
   ): number {
-    // Prepared once: a pragma prepared per call costs more than the insert itself.
-    const previous = Number(this.#getSynchronous.get());
-    if (previous <= 1) return Number(this.#insert.run(op, bucket, key, ino, row, at).lastInsertRowid);
-    this.#setNormal.run();
+    const previous = this.#db.pragma('synchronous', { simple: true }) as number;
+    this.#db.pragma('synchronous = NORMAL');
     try {
       return Number(this.#insert.run(op, bucket, key, ino, row, at).lastInsertRowid);
     } finally {
-      const restore = this.#setSynchronous.get(previous);
-      if (restore) restore.run();
-      else this.#db.pragma(`synchronous = ${previous}`);
+      this.#db.pragma(`synchronous = ${previous}`);
     }
   }
 

@@ -74,12 +74,27 @@ export interface StagingOptions {
   sweepIntervalMs?: number;
 }
 
-/** `<12 hex digits of ms since the epoch><24 base64url characters of randomness>`. */
+/** `<12 hex digits of ms since the epoch><4 base-36 digits of sequence><20 base64url characters of randomness>`. */
 const UPLOAD_ID = /^[0-9a-f]{12}[A-Za-z0-9_-]{24}$/;
 
-/** A new upload id: sorts by creation time, 144 random bits, safe as a directory name. */
+/** A new upload id: sorts by creation order, 120 random bits, safe as a directory name. */
+let lastUploadMs = 0;
+let uploadSeq = 0;
+
 export function newUploadId(now = Date.now()): string {
-  return now.toString(16).padStart(12, '0') + randomBytes(18).toString('base64url');
+  // Uploads created in the same millisecond keep their creation order (ListMultipartUploads lists
+  // the uploads of a key by initiation time): a 4-digit base-36 sequence follows the time.
+  if (now > lastUploadMs) {
+    lastUploadMs = now;
+    uploadSeq = 0;
+  } else {
+    uploadSeq++;
+  }
+  return (
+    lastUploadMs.toString(16).padStart(12, '0') +
+    uploadSeq.toString(36).padStart(4, '0') +
+    randomBytes(15).toString('base64url')
+  );
 }
 
 function ignore(): void {}
