@@ -237,7 +237,7 @@ async function adoptPlainFile(
 }
 
 /** Removes the plain file (its bytes are kept elsewhere, or were replaced) and empty parents. */
-async function removePlain(root: string, path: string): Promise<void> {
+export async function removePlain(root: string, path: string): Promise<void> {
   await unlinkQuiet(join(root, path));
   await fsyncDir(dirname(join(root, path)));
   await pruneEmptyDirs(root, dirname(path));

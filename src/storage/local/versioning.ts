@@ -50,13 +50,13 @@ import type {
   VersionSelector,
 } from '../backend.js';
 import type { BucketConfigs } from './bucket-config.js';
-import { errnoOf, fsyncDir, pruneEmptyDirs, unlinkQuiet } from './fs-ops.js';
+import { errnoOf, fsyncDir } from './fs-ops.js';
 import type { KeyedMutex } from './keyed-mutex.js';
 import { keyToPath } from './key-path.js';
 import { placeFile } from './placement.js';
 import { listVersions } from './version-listing.js';
 import { assertVersionIdFormat, recordToInfo } from './version-format.js';
-import { settleKeyVersions, type SettleContext, type SettledKey } from './version-settle.js';
+import { removePlain, settleKeyVersions, type SettleContext, type SettledKey } from './version-settle.js';
 import {
   dataPath,
   readKeyVersions,
@@ -210,20 +210,14 @@ export class LocalVersioning implements VersioningStore {
   ): Promise<ObjectInfo> {
     const status = this.#ctx.configs.get(bucket).status;
     const current = this.#ctx.index.getObject(bucket, key);
-    const rec = await this.#change(bucket, key, async (dir, files) => {
+    const rec = await this.#change(bucket, key, async (_dir, files) => {
       await this.#archiveCurrent(bucket, key, current, files, status === 'Suspended');
-      const seq = this.#ctx.nextSeq(files.records[0]?.seq ?? 0);
-      const rec: VersionRecord = {
-        key,
-        versionId: status === 'Enabled' ? this.#ctx.newVersionId(seq) : 'null',
-        seq,
-        deleteMarker: false,
-        lastModified: Date.now(),
-        ...content,
-      };
       const stored = lockToStored(lock);
-      if (stored !== undefined) rec.lock = stored;
-      await writeRecord(dir, rec);
+      const rec = await this.#writeNewVersion(files, key, status, {
+        deleteMarker: false,
+        ...content,
+        ...(stored !== undefined ? { lock: stored } : {}),
+      });
       const root = this.#ctx.bucketDir(bucket);
       const path = await placeFile(this.#ctx.placement, bucket, natural, tmp, current?.path);
       await fsyncDir(dirname(`${root}/${path}`));
@@ -236,15 +230,10 @@ export class LocalVersioning implements VersioningStore {
   async commitDelete(bucket: string, key: string): Promise<DeleteResult> {
     const status = this.#ctx.configs.get(bucket).status;
     const current = this.#ctx.index.getObject(bucket, key);
-    const marker = await this.#change(bucket, key, async (dir, files) => {
+    const marker = await this.#change(bucket, key, async (_dir, files) => {
       await this.#archiveCurrent(bucket, key, current, files, status === 'Suspended');
-      const seq = this.#ctx.nextSeq(files.records[0]?.seq ?? 0);
-      const rec: VersionRecord = {
-        key,
-        versionId: status === 'Enabled' ? this.#ctx.newVersionId(seq) : 'null',
-        seq,
+      const rec = await this.#writeNewVersion(files, key, status, {
         deleteMarker: true,
-        lastModified: Date.now(),
         size: 0,
         mtimeNs: '0',
         etag: '',
@@ -253,14 +242,8 @@ export class LocalVersioning implements VersioningStore {
         checksums: '{}',
         checksumType: null,
         parts: null,
-      };
-      await writeRecord(dir, rec);
-      if (current !== undefined) {
-        const root = this.#ctx.bucketDir(bucket);
-        await unlinkQuiet(`${root}/${current.path}`);
-        await fsyncDir(dirname(`${root}/${current.path}`));
-        await pruneEmptyDirs(root, dirname(current.path));
-      }
+      });
+      if (current !== undefined) await removePlain(this.#ctx.bucketDir(bucket), current.path);
       return rec;
     });
     return { deleteMarker: true, versionId: marker.versionId };
@@ -304,9 +287,7 @@ export class LocalVersioning implements VersioningStore {
         const path = await placeFile(this.#ctx.placement, bucket, keyToPath(key), tmp, current.path);
         await fsyncDir(dirname(`${root}/${path}`));
       } else {
-        await unlinkQuiet(`${root}/${current.path}`);
-        await fsyncDir(dirname(`${root}/${current.path}`));
-        await pruneEmptyDirs(root, dirname(current.path));
+        await removePlain(root, current.path);
       }
       if (rec !== undefined) await removeVersionFiles(dir, rec.seq);
       return rec ?? recordOfRow(current, versionId, currentVersion?.seq ?? 0);
@@ -460,6 +441,23 @@ export class LocalVersioning implements VersioningStore {
       }
       throw err;
     }
+  }
+
+  /**
+   * Writes the record of a new version or delete marker, newer than every version of the key:
+   * a fresh version id when versioning is Enabled, `null` when Suspended.
+   */
+  async #writeNewVersion(
+    files: Awaited<ReturnType<typeof readKeyVersions>>,
+    key: string,
+    status: VersioningStatus | undefined,
+    fields: Omit<VersionRecord, 'key' | 'versionId' | 'seq' | 'lastModified'>,
+  ): Promise<VersionRecord> {
+    const seq = this.#ctx.nextSeq(files.records[0]?.seq ?? 0);
+    const versionId = status === 'Enabled' ? this.#ctx.newVersionId(seq) : 'null';
+    const rec: VersionRecord = { key, versionId, seq, lastModified: Date.now(), ...fields };
+    await writeRecord(files.dir, rec);
+    return rec;
   }
 
   /**
