@@ -460,11 +460,15 @@ export class LocalBackend implements StorageBackend {
       const current = this.#index.getObject(bucket, key);
       opts.precondition?.(current && this.versioning.infoOfRow(current));
       this.#requireBucket(bucket);
-      const { ino } = await stat(tmp, { bigint: true });
       if (this.versioning.putIsVersioned(bucket, key, current)) {
         const { etag, headers, metadata, checksums, checksumType, parts } = content;
         const version = { etag, headers, metadata, checksums, checksumType, parts };
-        const fields = { ...version, size: written.size, mtimeNs: String(written.mtimeNs), ino: String(ino) };
+        const fields = {
+          ...version,
+          size: written.size,
+          mtimeNs: String(written.mtimeNs),
+          ino: String(written.ino),
+        };
         return this.versioning.commitPut(bucket, key, natural, tmp, fields, opts.lock);
       }
       const intended: ObjectRow = {
@@ -477,7 +481,7 @@ export class LocalBackend implements StorageBackend {
         lastModified: Date.now(),
       };
       // From here until the row commits, a crash is settled at the next open (reconcile.ts).
-      const intent = this.#journal.beginPut(bucket, key, ino, intended);
+      const intent = this.#journal.beginPut(bucket, key, written.ino, intended);
       let pending = true;
       try {
         const path = await placeFile(this.#ctx, bucket, natural, tmp, current?.path);
@@ -895,6 +899,7 @@ export class LocalBackend implements StorageBackend {
   /** Closes the index and releases the store lock. */
   close(): Promise<void> {
     this.multipart?.close();
+    this.#commits.close();
     if (this.#db.open) this.#db.close();
     this.#lock.release();
     return Promise.resolve();

@@ -56,3 +56,54 @@ test('commits of one event-loop turn share a transaction; a failing one rolls ba
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('in WAL mode the group commits without blocking on fsync and restores synchronous=FULL', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 's3local-group-'));
+  const file = join(dir, 'x.sqlite');
+  const db = new Database(file);
+  const reader = new Database(file, { readonly: false });
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.exec('CREATE TABLE t (v INTEGER PRIMARY KEY)');
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+    const group = new GroupCommit(db);
+    // Groups of several turns, overlapping with each other's WAL flushes.
+    const all: Promise<unknown>[] = [];
+    for (let turn = 0; turn < 5; turn++) {
+      for (let i = 0; i < 10; i++) all.push(group.run(() => insert.run(turn * 10 + i).changes));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.deepEqual(await Promise.all(all), Array(50).fill(1));
+    assert.equal(db.pragma('synchronous', { simple: true }), 2, 'FULL again after the group');
+    assert.equal(reader.prepare('SELECT count(*) FROM t').pluck().get(), 50);
+    // A failing item still fails alone.
+    await assert.rejects(
+      group.run(() => insert.run(1)),
+      /UNIQUE/,
+    );
+    assert.equal(db.pragma('synchronous', { simple: true }), 2);
+  } finally {
+    reader.close();
+    db.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('outside WAL mode (rollback journal) the group commits synchronously', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 's3local-group-'));
+  const db = new Database(join(dir, 'x.sqlite'));
+  try {
+    db.pragma('journal_mode = DELETE');
+    db.exec('CREATE TABLE t (v TEXT)');
+    const group = new GroupCommit(db);
+    const results = await Promise.all(
+      ['a', 'b'].map((v) => group.run(() => db.prepare('INSERT INTO t VALUES (?)').run(v).changes)),
+    );
+    assert.deepEqual(results, [1, 1]);
+    assert.equal(db.prepare('SELECT count(*) FROM t').pluck().get(), 2);
+  } finally {
+    db.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
