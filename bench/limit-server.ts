@@ -2,15 +2,22 @@
  * The *limit reference*: a bare node:http server doing the least an object store must do with the
  * same bytes — PUT streams the body to a temp file, fsyncs it and renames it into place (as s3local
  * does); GET streams the file back; HEAD stats; DELETE unlinks. No auth, no hashing, no index:
- * a ListObjectsV2 is served from an in-memory sorted key list and multipart parts are plain files
- * concatenated on completion. Run as a child process (`node dist/bench/limit-server.js <dir>`) so
- * its RSS and CPU are measured like s3local's; it prints `listening http://127.0.0.1:<port>`.
+ * a listing is served from an in-memory sorted key list and multipart parts are plain files
+ * concatenated on completion. Run as a child process (`node dist/bench/limit-server.js <dir>
+ * [--md5-etag]`) so its RSS and CPU are measured like s3local's; it prints
+ * `listening http://127.0.0.1:<port>`.
+ *
+ * `--md5-etag` (for real clients such as rclone, which check a single PUT's ETag against the MD5
+ * of what they sent and HEAD each object after uploading it): PUT bodies are hashed in one pass
+ * and the MD5 is the ETag of PUT, HEAD and GET answers. Off by default, so the large-transfer
+ * limits stay those of moving bytes only.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { close, createReadStream, createWriteStream, fsync, open } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -34,21 +41,52 @@ function escapeXml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** Options of {@link startLimitServer}. */
+export interface LimitServerOptions {
+  /** Hash PUT bodies and answer with their MD5 as the ETag (see the file comment). */
+  md5Etag?: boolean;
+}
+
 /** Starts the limit server on 127.0.0.1:`port` storing files under `dir`. */
-export async function startLimitServer(dir: string, port = 0): Promise<LimitServer> {
+export async function startLimitServer(
+  dir: string,
+  port = 0,
+  options: LimitServerOptions = {},
+): Promise<LimitServer> {
   const objects = join(dir, 'objects');
   const tmp = join(dir, 'tmp');
   const uploads = join(dir, 'uploads');
   await Promise.all([objects, tmp, uploads].map((d) => mkdir(d, { recursive: true })));
   const sizes = new Map<string, number>();
+  const etags = new Map<string, string>();
   let sorted: string[] | null = null;
 
-  /** Streams `req` into `target` through a temp file: write, fsync, close, rename. */
-  async function receive(req: IncomingMessage, target: string): Promise<number> {
+  /** The ETag of `key`: its MD5 under --md5-etag, else a constant. */
+  function etagOf(key: string): string {
+    return `"${etags.get(key) ?? 'limit'}"`;
+  }
+
+  /**
+   * Streams `req` into `target` through a temp file: write, fsync, close, rename. Returns the size
+   * and, under --md5-etag, the MD5 of the body.
+   */
+  async function receive(req: IncomingMessage, target: string): Promise<{ size: number; md5?: string }> {
     const temp = join(tmp, randomUUID());
     const fd = await openFd(temp, 'w');
+    const md5 = options.md5Etag ? createHash('md5') : undefined;
     try {
-      await pipeline(req, createWriteStream(temp, { fd, autoClose: false }));
+      const sink = createWriteStream(temp, { fd, autoClose: false });
+      if (md5) {
+        const hasher = new Transform({
+          transform(chunk: Buffer, _enc, cb) {
+            md5.update(chunk);
+            cb(null, chunk);
+          },
+        });
+        await pipeline(req, hasher, sink);
+      } else {
+        await pipeline(req, sink);
+      }
       await fsyncFd(fd);
     } catch (err) {
       await closeFd(fd);
@@ -57,14 +95,19 @@ export async function startLimitServer(dir: string, port = 0): Promise<LimitServ
     }
     await closeFd(fd);
     await rename(temp, target);
-    return (await stat(target)).size;
+    const size = (await stat(target)).size;
+    return md5 ? { size, md5: md5.digest('hex') } : { size };
   }
 
+  /** ListObjectsV2, or V1 without `list-type=2` (marker / NextMarker), with prefix and delimiter. */
   function list(res: ServerResponse, params: URLSearchParams): void {
     sorted ??= [...sizes.keys()].sort();
+    const v2 = params.get('list-type') === '2';
     const max = Math.min(Number(params.get('max-keys') ?? 1000), 1000);
-    const after = params.get('continuation-token') ?? params.get('start-after') ?? '';
+    const after =
+      (v2 ? (params.get('continuation-token') ?? params.get('start-after')) : params.get('marker')) ?? '';
     const prefix = params.get('prefix') ?? '';
+    const delimiter = params.get('delimiter') ?? '';
     let lo = 0;
     let hi = sorted.length;
     const from = after > prefix ? after : prefix;
@@ -74,28 +117,46 @@ export async function startLimitServer(dir: string, port = 0): Promise<LimitServ
       else hi = mid;
     }
     const keys: string[] = [];
+    const prefixes: string[] = [];
+    let last = '';
     let i = lo;
-    for (; i < sorted.length && keys.length < max; i++) {
+    for (; i < sorted.length && keys.length + prefixes.length < max; i++) {
       const k = sorted[i] ?? '';
       if (!k.startsWith(prefix)) break;
       if (k === after) continue;
+      const cut = delimiter === '' ? -1 : k.indexOf(delimiter, prefix.length);
+      if (cut >= 0) {
+        const common = k.slice(0, cut + delimiter.length);
+        if (prefixes[prefixes.length - 1] !== common) prefixes.push(common);
+        last = k;
+        // Skip the rest of this common prefix.
+        while (i + 1 < sorted.length && (sorted[i + 1] ?? '').startsWith(common)) last = sorted[++i] ?? last;
+        continue;
+      }
       keys.push(k);
+      last = k;
     }
     const truncated = i < sorted.length && (sorted[i] ?? '').startsWith(prefix);
     const now = new Date().toISOString();
+    const next = truncated && last !== '' ? escapeXml(last) : '';
     const body =
       '<?xml version="1.0" encoding="UTF-8"?><ListBucketResult>' +
-      `<IsTruncated>${truncated}</IsTruncated><KeyCount>${keys.length}</KeyCount>` +
-      (truncated && keys.length > 0
-        ? `<NextContinuationToken>${escapeXml(keys[keys.length - 1] ?? '')}</NextContinuationToken>`
-        : '') +
+      `<Prefix>${escapeXml(prefix)}</Prefix><MaxKeys>${max}</MaxKeys>` +
+      `<IsTruncated>${truncated}</IsTruncated>` +
+      (v2 ? `<KeyCount>${keys.length + prefixes.length}</KeyCount>` : '') +
+      (next === ''
+        ? ''
+        : v2
+          ? `<NextContinuationToken>${next}</NextContinuationToken>`
+          : `<NextMarker>${next}</NextMarker>`) +
       keys
         .map(
           (k) =>
             `<Contents><Key>${escapeXml(k)}</Key><LastModified>${now}</LastModified>` +
-            `<ETag>"limit"</ETag><Size>${sizes.get(k) ?? 0}</Size></Contents>`,
+            `<ETag>${etagOf(k)}</ETag><Size>${sizes.get(k) ?? 0}</Size></Contents>`,
         )
         .join('') +
+      prefixes.map((p) => `<CommonPrefixes><Prefix>${escapeXml(p)}</Prefix></CommonPrefixes>`).join('') +
       '</ListBucketResult>';
     res.writeHead(200, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
     res.end(body);
@@ -108,7 +169,7 @@ export async function startLimitServer(dir: string, port = 0): Promise<LimitServ
     const params = url.searchParams;
     const file = join(objects, fileName(key));
     const uploadId = params.get('uploadId');
-    if (req.method === 'GET' && key === '' && params.get('list-type') === '2') {
+    if (req.method === 'GET' && key === '' && !params.has('location') && !params.has('uploads')) {
       list(res, params);
       return;
     }
@@ -124,20 +185,28 @@ export async function startLimitServer(dir: string, port = 0): Promise<LimitServ
           res.writeHead(200, { etag: `"part-${n}"`, 'content-length': 0 }).end();
           return;
         }
-        sizes.set(key, await receive(req, file));
+        const got = await receive(req, file);
+        sizes.set(key, got.size);
+        if (got.md5 !== undefined) etags.set(key, got.md5);
         sorted = null;
-        res.writeHead(200, { etag: '"limit"', 'content-length': 0 }).end();
+        res.writeHead(200, { etag: etagOf(key), 'content-length': 0 }).end();
         return;
       }
       case 'GET': {
         let size: number;
+        let mtime: Date;
         try {
-          size = (await stat(file)).size;
+          ({ size, mtime } = await stat(file));
         } catch {
           res.writeHead(404, { 'content-length': 0 }).end();
           return;
         }
-        res.writeHead(200, { 'content-length': size, 'content-type': 'application/octet-stream' });
+        res.writeHead(200, {
+          'content-length': size,
+          'content-type': 'application/octet-stream',
+          etag: etagOf(key),
+          'last-modified': mtime.toUTCString(),
+        });
         // 1 MiB reads stream large files fastest here; a small file gets a buffer of its own size.
         const highWaterMark = Math.max(16 * 1024, Math.min(size, 1024 * 1024));
         await pipeline(createReadStream(file, { highWaterMark }), res);
@@ -146,7 +215,13 @@ export async function startLimitServer(dir: string, port = 0): Promise<LimitServ
       case 'HEAD': {
         try {
           const st = await stat(file);
-          res.writeHead(200, { 'content-length': st.size }).end();
+          res
+            .writeHead(200, {
+              'content-length': st.size,
+              etag: etagOf(key),
+              'last-modified': st.mtime.toUTCString(),
+            })
+            .end();
         } catch {
           res.writeHead(404).end();
         }
@@ -157,6 +232,7 @@ export async function startLimitServer(dir: string, port = 0): Promise<LimitServ
           await rm(join(uploads, fileName(uploadId)), { recursive: true, force: true });
         } else {
           await unlink(file).catch(() => undefined);
+          etags.delete(key);
           if (sizes.delete(key)) sorted = null;
         }
         res.writeHead(204).end();
@@ -190,6 +266,7 @@ export async function startLimitServer(dir: string, port = 0): Promise<LimitServ
           await rename(temp, file);
           await rm(dirOf, { recursive: true, force: true });
           sizes.set(key, (await stat(file)).size);
+          etags.delete(key);
           sorted = null;
           const body = `<CompleteMultipartUploadResult><ETag>"limit-${names.length}"</ETag></CompleteMultipartUploadResult>`;
           res.writeHead(200, { 'content-length': Buffer.byteLength(body) }).end(body);
@@ -222,11 +299,11 @@ export async function startLimitServer(dir: string, port = 0): Promise<LimitServ
   };
 }
 
-/** Entry point of the child process: `limit-server.js <dir>`. */
+/** Entry point of the child process: `limit-server.js <dir> [--md5-etag]`. */
 async function main(): Promise<void> {
   const dir = process.argv[2];
-  if (!dir) throw new Error('usage: limit-server.js <dir>');
-  const server = await startLimitServer(dir);
+  if (!dir) throw new Error('usage: limit-server.js <dir> [--md5-etag]');
+  const server = await startLimitServer(dir, 0, { md5Etag: process.argv.slice(3).includes('--md5-etag') });
   process.stdout.write(`listening http://127.0.0.1:${server.port}\n`);
   const stop = () => {
     void server.close().then(() => process.exit(0));

@@ -39,6 +39,8 @@ export interface RunInfo {
   mode: 'full' | 'quick' | 'partial';
   only: readonly string[];
   cpuProf: boolean;
+  /** Flags of the node running s3local (those of `npm start` unless --node-flags). */
+  nodeFlags: readonly string[];
   /** 1-minute load average before and after the run (other work on the machine skews figures). */
   loadBefore: number;
   loadAfter: number;
@@ -242,6 +244,10 @@ export function renderMarkdown(
       `load average ${info.loadBefore.toFixed(2)} before, ${info.loadAfter.toFixed(2)} after` +
       (info.cpuProf ? '; **--cpu-prof on** (figures slowed by profiling)' : ''),
   );
+  lines.push(
+    `- s3local started as \`node ${[...info.nodeFlags, 'dist/src/cli/main.js serve'].join(' ')}\`` +
+      (info.nodeFlags.length > 0 ? ' (as `npm start` runs it)' : ' (the bare `s3local` executable)'),
+  );
   if (info.mode === 'quick') lines.push('- **--quick**: tiny sizes, a smoke run; the figures mean nothing.');
   lines.push('');
   lines.push(
@@ -312,7 +318,14 @@ export function renderJsonLines(
   results: readonly ScenarioResult[],
   targets: readonly TargetCheck[],
 ): string {
-  const run = { date: info.date, commit: info.commit, node: info.node, cpus: info.cpus, mode: info.mode };
+  const run = {
+    date: info.date,
+    commit: info.commit,
+    node: info.node,
+    nodeFlags: info.nodeFlags,
+    cpus: info.cpus,
+    mode: info.mode,
+  };
   const out: string[] = [];
   for (const r of results) {
     out.push(

@@ -9,7 +9,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -44,6 +44,7 @@ interface Args {
   only: string[];
   cpuProf: boolean;
   record: boolean;
+  nodeFlags: string[];
 }
 
 const USAGE = `usage: npm run bench -- [--quick] [--only <substring>]... [--cpu-prof] [--no-record]
@@ -51,6 +52,8 @@ const USAGE = `usage: npm run bench -- [--quick] [--only <substring>]... [--cpu-
   --only S      only scenarios whose id or group contains S (repeatable, or comma-separated)
   --cpu-prof    profile the s3local server (node --cpu-prof into bench/out/prof/) and summarise it
   --no-record   print only; do not append to RESULTS.md / results.jsonl
+  --node-flags=F flags for the node running s3local (default: the ones \`npm start\` passes,
+                read from package.json; '' measures the bare \`s3local\` executable)
 scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}`;
 
 function parse(argv: string[]): Args {
@@ -61,6 +64,7 @@ function parse(argv: string[]): Args {
       only: { type: 'string', multiple: true },
       'cpu-prof': { type: 'boolean', default: false },
       'no-record': { type: 'boolean', default: false },
+      'node-flags': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -74,7 +78,27 @@ function parse(argv: string[]): Args {
     only: (values.only ?? []).flatMap((s) => s.split(',')).filter((s) => s.length > 0),
     cpuProf: values['cpu-prof'],
     record: !values['no-record'],
+    nodeFlags: (values['node-flags'] ?? startNodeFlags().join(' ')).split(/\s+/).filter((f) => f.length > 0),
   };
+}
+
+/** The repository root (this file runs from dist/bench/). */
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/**
+ * The node flags of package.json's `start` script (`node <flags> dist/src/cli/main.js serve`):
+ * the benchmark measures the server as the quick start runs it.
+ */
+function startNodeFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+    scripts?: { start?: string };
+  };
+  const m = /^node((?:\s+--\S+)*)\s+dist\/src\/cli\/main\.js\b/.exec(pkg.scripts?.start ?? '');
+  if (!m) throw new Error('package.json scripts.start is not "node [flags] dist/src/cli/main.js ..."');
+  return m[1]!
+    .trim()
+    .split(/\s+/)
+    .filter((f) => f.length > 0);
 }
 
 function gitCommit(root: string): string {
@@ -126,6 +150,8 @@ interface Runner {
   sizes: Sizes;
   access: Access;
   cpuProf: boolean;
+  /** Flags for the node running s3local. */
+  nodeFlags: string[];
   peakPerScenario: boolean;
 }
 
@@ -140,8 +166,9 @@ async function startTarget(
   target: Target,
   group: string,
   dataDir: string,
+  limitArgs: readonly string[],
 ): Promise<ServerProcess> {
-  if (target === 'limit') return startLimit(r.root, dataDir);
+  if (target === 'limit') return startLimit(r.root, dataDir, limitArgs);
   const name = `${r.runTag}-${group}-${++serverSeq}.cpuprofile`;
   return startS3local({
     root: r.root,
@@ -150,6 +177,7 @@ async function startTarget(
     accessKeyId: r.access.accessKeyId,
     secretAccessKey: r.access.secretAccessKey,
     cpuProf: r.cpuProf ? { dir: r.profDir, name } : undefined,
+    nodeFlags: r.nodeFlags,
   });
 }
 
@@ -181,7 +209,8 @@ async function runGroup(
     dataDir = await mkdtemp(join(r.runDir, `${target}-${group}-`));
     for (const s of scenarios) if (runsOn(s, target)) await s.prepareStore?.(target, dataDir, r.sizes);
     state = new Map();
-    server = await startTarget(r, target, group, dataDir);
+    const limitArgs = [...new Set(scenarios.flatMap((s) => s.limitArgs ?? []))];
+    server = await startTarget(r, target, group, dataDir, limitArgs);
     client = new BenchClient({ host: server.host, port: server.port, ...r.access });
   };
 
@@ -251,7 +280,7 @@ async function main(): Promise<void> {
   const args = parse(process.argv.slice(2));
   const started = performance.now();
   const loadBefore = os.loadavg()[0] ?? 0;
-  const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+  const root = REPO_ROOT;
   if (!existsSync(join(root, 'dist/src/cli/main.js'))) {
     throw new Error('dist/src/cli/main.js is missing: run `npm run build` first (npm run bench does).');
   }
@@ -275,6 +304,7 @@ async function main(): Promise<void> {
       bucket: 'default',
     },
     cpuProf: args.cpuProf,
+    nodeFlags: args.nodeFlags,
     peakPerScenario: true,
   };
   const abort = (signal: string) => {
@@ -369,6 +399,7 @@ async function main(): Promise<void> {
     mode,
     only: args.only,
     cpuProf: args.cpuProf,
+    nodeFlags: args.nodeFlags,
     loadBefore,
     loadAfter: os.loadavg()[0] ?? 0,
     peakPerScenario: r.peakPerScenario,

@@ -151,6 +151,8 @@ export interface Scenario {
   unavailable?(): string | null;
   /** Untimed, once per run before any server starts (e.g. a source tree on disk). */
   prepare?(sizes: Sizes, workDir: string): Promise<void>;
+  /** Arguments for the limit server of the scenario's group (e.g. `--md5-etag` for rclone). */
+  limitArgs?: readonly string[];
   /** The targets it runs on (default both); the others report it as skipped with `targetNote`. */
   targets?: readonly Target[];
   targetNote?: string;

@@ -114,13 +114,16 @@ export interface S3localProcessOptions {
   secretAccessKey: string;
   /** When set, `--cpu-prof --cpu-prof-dir <dir> --cpu-prof-name <name>` are passed to node. */
   cpuProf?: { dir: string; name: string } | undefined;
+  /** Flags for node itself, before the script (what `npm start` passes). */
+  nodeFlags?: readonly string[] | undefined;
 }
 
 /** Starts `s3local serve` (auth on, 127.0.0.1, a free port) and waits for its banner. */
 export function startS3local(o: S3localProcessOptions): Promise<ServerProcess> {
-  const nodeArgs = o.cpuProf
-    ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProf.dir, '--cpu-prof-name', o.cpuProf.name]
-    : [];
+  const nodeArgs = [
+    ...(o.nodeFlags ?? []),
+    ...(o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProf.dir, '--cpu-prof-name', o.cpuProf.name] : []),
+  ];
   const child = spawn(
     process.execPath,
     [
@@ -156,9 +159,13 @@ export function startS3local(o: S3localProcessOptions): Promise<ServerProcess> {
   });
 }
 
-/** Starts the limit server (dist/bench/limit-server.js) storing under `dataDir`. */
-export function startLimit(root: string, dataDir: string): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [join(root, 'dist/bench/limit-server.js'), dataDir], {
+/** Starts the limit server (dist/bench/limit-server.js) storing under `dataDir`, with `args`. */
+export function startLimit(
+  root: string,
+  dataDir: string,
+  args: readonly string[] = [],
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [join(root, 'dist/bench/limit-server.js'), dataDir, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return watch(child, 'limit', (text) => {

@@ -1,14 +1,16 @@
 /**
  * Real backup clients over plain HTTP, timed end to end: `rclone copy` of many small files and
  * `restic backup` of a tree. Their limit is the same tool writing to a local directory (no server
- * at all). Skipped, with the reason, when the binary is not installed.
+ * at all). A second rclone figure compares like with like: the same `rclone copy` over S3 against
+ * s3local and against the limit server. Skipped, with the reason, when the binary is not installed.
  */
+import { existsSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import type { Measurement, Scenario, ScenarioContext } from './scenario-types.js';
+import type { Measurement, Scenario, ScenarioContext, Sizes } from './scenario-types.js';
 import { randomBlock } from './payload.js';
 
 /** The absolute path of `name` on PATH, or null. */
@@ -84,63 +86,83 @@ function endpoint(ctx: ScenarioContext): string {
 
 const RCLONE_DIRS = 20;
 
+/** The source tree both rclone scenarios copy: `rcloneFiles` files of 1–16 KiB in 20 directories. */
+async function prepareRcloneSource(sizes: Sizes, workDir: string): Promise<void> {
+  const src = join(workDir, 'rclone-src');
+  if (existsSync(src)) return; // the other rclone scenario made it
+  const block = randomBlock();
+  for (let d = 0; d < RCLONE_DIRS; d++) await mkdir(join(src, `dir-${d}`), { recursive: true });
+  for (let i = 0; i < sizes.rcloneFiles; i++) {
+    // 1..16 KiB, different content per file.
+    const size = 1024 + ((i * 7919) % (15 * 1024));
+    const at = (i * 4099) % (block.length - size);
+    await writeFile(join(src, `dir-${i % RCLONE_DIRS}`, `file-${i}.bin`), block.subarray(at, at + size));
+  }
+}
+
+/**
+ * Times `rclone copy` of the source tree: to a local directory (`toLocalDir`), else over S3 to the
+ * target's server with the config block s3local's banner prints (rclone's defaults otherwise:
+ * 4 transfers, a HEAD after each PUT to check the upload).
+ */
+async function rcloneCopy(ctx: ScenarioContext, toLocalDir: boolean): Promise<Measurement> {
+  const rclone = which('rclone') ?? 'rclone';
+  const src = join(ctx.workDir, 'rclone-src');
+  const n = ++sequence;
+  const config = join(ctx.workDir, `rclone-${n}.conf`);
+  let dest: string;
+  if (toLocalDir) {
+    await writeFile(config, '');
+    dest = join(ctx.workDir, `rclone-local-${n}`);
+  } else {
+    await writeFile(
+      config,
+      [
+        '[s3local]',
+        'type = s3',
+        'provider = Other',
+        `access_key_id = ${ctx.access.accessKeyId}`,
+        `secret_access_key = ${ctx.access.secretAccessKey}`,
+        `endpoint = ${endpoint(ctx)}`,
+        `region = ${ctx.access.region}`,
+        'force_path_style = true',
+        '',
+      ].join('\n'),
+    );
+    dest = `s3local:${ctx.access.bucket}/rclone-${n}`;
+  }
+  const seconds = await run(
+    rclone,
+    ['copy', src, dest, '--config', config, '-q'],
+    {},
+    ctx.sizes.scenarioDeadlineMs,
+  );
+  return { value: seconds, ops: ctx.sizes.rcloneFiles, seconds, fromServer: !toLocalDir };
+}
+
 const rcloneScenario: Scenario = {
   id: 'rclone-copy-2000',
   group: 'rclone',
   unit: 's',
   title: (s) => `rclone copy, ${s.rcloneFiles} small files (wall time; limit: to a local dir)`,
   unavailable: () => (which('rclone') ? null : 'rclone is not installed'),
-  async prepare(sizes, workDir) {
-    const src = join(workDir, 'rclone-src');
-    const block = randomBlock();
-    for (let d = 0; d < RCLONE_DIRS; d++) await mkdir(join(src, `dir-${d}`), { recursive: true });
-    for (let i = 0; i < sizes.rcloneFiles; i++) {
-      // 1..16 KiB, different content per file.
-      const size = 1024 + ((i * 7919) % (15 * 1024));
-      const at = (i * 4099) % (block.length - size);
-      await writeFile(join(src, `dir-${i % RCLONE_DIRS}`, `file-${i}.bin`), block.subarray(at, at + size));
-    }
-  },
-  async run(ctx): Promise<Measurement> {
-    const rclone = which('rclone') ?? 'rclone';
-    const src = join(ctx.workDir, 'rclone-src');
-    const n = ++sequence;
-    const config = join(ctx.workDir, `rclone-${n}.conf`);
-    let dest: string;
-    if (ctx.target === 'limit') {
-      await writeFile(config, '');
-      dest = join(ctx.workDir, `rclone-local-${n}`);
-    } else {
-      // The block s3local's banner prints.
-      await writeFile(
-        config,
-        [
-          '[s3local]',
-          'type = s3',
-          'provider = Other',
-          `access_key_id = ${ctx.access.accessKeyId}`,
-          `secret_access_key = ${ctx.access.secretAccessKey}`,
-          `endpoint = ${endpoint(ctx)}`,
-          `region = ${ctx.access.region}`,
-          'force_path_style = true',
-          '',
-        ].join('\n'),
-      );
-      dest = `s3local:${ctx.access.bucket}/rclone-${n}`;
-    }
-    const seconds = await run(
-      rclone,
-      ['copy', src, dest, '--config', config, '-q'],
-      {},
-      ctx.sizes.scenarioDeadlineMs,
-    );
-    return {
-      value: seconds,
-      ops: ctx.sizes.rcloneFiles,
-      seconds,
-      fromServer: ctx.target !== 'limit',
-    };
-  },
+  prepare: prepareRcloneSource,
+  run: (ctx) => rcloneCopy(ctx, ctx.target === 'limit'),
+};
+
+/**
+ * The same copy over S3 on both targets: what the client and the protocol cost on their own. The
+ * limit server answers PUTs with an MD5 ETag (rclone checks it) and HEADs with it.
+ */
+const rcloneS3Scenario: Scenario = {
+  id: 'rclone-copy-2000-s3',
+  group: 'rclone-s3',
+  unit: 's',
+  title: (s) => `rclone copy, ${s.rcloneFiles} small files over S3 (wall time; limit: to the limit server)`,
+  unavailable: () => (which('rclone') ? null : 'rclone is not installed'),
+  limitArgs: ['--md5-etag'],
+  prepare: prepareRcloneSource,
+  run: (ctx) => rcloneCopy(ctx, false),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -210,4 +232,4 @@ const resticScenario: Scenario = {
 };
 
 /** The real-client scenarios, in report order. */
-export const TOOL_SCENARIOS: readonly Scenario[] = [rcloneScenario, resticScenario];
+export const TOOL_SCENARIOS: readonly Scenario[] = [rcloneScenario, rcloneS3Scenario, resticScenario];

@@ -240,3 +240,64 @@ describe('bench limit server driven by the bench client', () => {
     assert.equal(await withTimeout(client.headObject('mp')), 8000);
   });
 });
+
+describe('bench limit server with --md5-etag (what rclone needs)', () => {
+  let dir: string;
+  let limit: LimitServer;
+  let client: BenchClient;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 's3local-bench-limit-md5-'));
+    limit = await startLimitServer(dir, 0, { md5Etag: true });
+    client = new BenchClient({ host: '127.0.0.1', port: limit.port, ...ACCESS });
+  });
+  after(async () => {
+    client.close();
+    await limit.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function get(path: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+    return withTimeout(
+      new Promise((resolve, reject) => {
+        http
+          .get({ host: '127.0.0.1', port: limit.port, path }, (res) => {
+            let body = '';
+            res.setEncoding('utf8');
+            res.on('data', (c: string) => (body += c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+          })
+          .on('error', reject);
+      }),
+    );
+  }
+
+  it('PUT answers with the MD5 of the body as its ETag, and HEAD and GET repeat it', async () => {
+    const size = 3 * 1024 * 1024 + 5;
+    const md5 = createHash('md5');
+    for (const slice of payloadSlices(size)) md5.update(slice);
+    const etag = `"${md5.digest('hex')}"`;
+    assert.equal(await withTimeout(client.putObject('dir/x', size)), etag);
+    const head = await get('/default/dir/x');
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.etag, etag);
+    assert.ok(head.headers['last-modified']);
+  });
+
+  it('ListObjects (V1) with a delimiter: common prefixes, then keys; markers page it', async () => {
+    for (const key of ['top', 'a/1', 'a/2', 'b/c/1']) await withTimeout(client.putObject(key, 10));
+    const all = await get('/default?delimiter=%2F&prefix=');
+    assert.equal(all.status, 200);
+    assert.match(all.body, /<Key>top<\/Key>/);
+    assert.deepEqual(
+      [...all.body.matchAll(/<CommonPrefixes><Prefix>([^<]*)<\/Prefix>/g)].map((m) => m[1]),
+      ['a/', 'b/', 'dir/'],
+    );
+    assert.doesNotMatch(all.body, /<Key>a\/1<\/Key>/);
+    const page = await get('/default?prefix=a%2F&max-keys=1');
+    assert.match(page.body, /<IsTruncated>true<\/IsTruncated>/);
+    assert.match(page.body, /<NextMarker>a\/1<\/NextMarker>/);
+    const rest = await get('/default?prefix=a%2F&marker=a%2F1');
+    assert.match(rest.body, /<Key>a\/2<\/Key>/);
+    assert.match(rest.body, /<IsTruncated>false<\/IsTruncated>/);
+  });
+});

@@ -154,6 +154,7 @@ describe('bench report', () => {
         mode: 'full',
         only: [],
         cpuProf: false,
+        nodeFlags: ['--initial-old-space-size=64'],
         loadBefore: 0.1,
         loadAfter: 0.2,
         peakPerScenario: true,
@@ -166,6 +167,10 @@ describe('bench report', () => {
     assert.equal(rows.length, 2);
     assert.match(rows[0] ?? '', /\| 1,235 ops\/s \| 2,000 ops\/s \| 0\.62× \|/);
     assert.match(rows[1] ?? '', /\*\*error\*\*: bad \\\| thing second line/);
+    assert.match(
+      md,
+      /started as `node --initial-old-space-size=64 dist\/src\/cli\/main\.js serve` \(as `npm start`/,
+    );
   });
 });
 
