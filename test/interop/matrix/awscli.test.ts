@@ -138,9 +138,9 @@ for (const c of CLIENTS) {
       }
 
       suite.workflow(cell('s3 cp up and down (multipart)'), async () => {
-        const mark = srv.mark();
+        const mark = await srv.mark();
         ok(await aws('s3', 'cp', join(home, 'big.bin'), s3url('big file.bin')), 'aws s3 cp up');
-        const ops = srv.ops(mark);
+        const ops = await srv.ops(mark);
         assert.equal(ops.get('CreateMultipartUpload'), 1, '20 MiB goes through multipart');
         assert.equal(ops.get('UploadPart'), 3, 'three parts of 8 MiB');
         assert.equal(ops.get('CompleteMultipartUpload'), 1);

@@ -179,9 +179,9 @@ for (const { bucketMode, backend } of ALL_SPECS) {
     });
 
     suite.workflow(cell('upload_file (multipart) and download_file'), async () => {
-      const mark = srv.mark();
+      const mark = await srv.mark();
       const r = await py('upload_file');
-      const ops = srv.ops(mark);
+      const ops = await srv.ops(mark);
       assert.equal(ops.get('UploadPart'), 3, '12 MiB in parts of 5 MiB');
       assert.equal(ops.get('CompleteMultipartUpload'), 1);
       assert.match(r.etag as string, /-3"$/);

@@ -136,7 +136,7 @@ for (const { bucketMode, backend } of ALL_SPECS) {
     });
 
     suite.workflow(cell('full backup (encrypted, multipart volumes)'), async () => {
-      const mark = srv.mark();
+      const mark = await srv.mark();
       ok(await duplicity('full', src, url), 'duplicity full');
       fullTree = await treeHashes(src);
       fullTime = new Date();
@@ -145,7 +145,7 @@ for (const { bucketMode, backend } of ALL_SPECS) {
       assert.ok(vols.length >= 3, `volumes: ${names.join(', ')}`);
       assert.equal(names.filter((n) => /^duplicity-full\..*\.manifest\.gpg$/.test(n)).length, 1);
       assert.equal(names.filter((n) => /^duplicity-full-signatures\..*\.sigtar\.gpg$/.test(n)).length, 1);
-      const ops = srv.ops(mark);
+      const ops = await srv.ops(mark);
       // Each 10 MB volume is above the 5 MB multipart threshold.
       assert.ok(
         (ops.get('CompleteMultipartUpload') ?? 0) >= 2,

@@ -48,10 +48,16 @@ export interface MatrixServer extends Target {
   bucketMode: BucketMode;
   dataDir: string;
   serve: ServeProcess;
-  /** A position in the request log; pass it to `ops()` to see only later requests. */
-  mark(): number;
-  /** Counts of S3 operations (`PutObject`, `UploadPart`, `ListObjects`...) logged after `since`. */
-  ops(since?: number): Map<string, number>;
+  /**
+   * A position in the request log past every request answered so far; pass it to `ops()` to see
+   * only later requests.
+   */
+  mark(): Promise<number>;
+  /**
+   * Counts of S3 operations (`PutObject`, `UploadPart`, `ListObjects`...) logged after `since`,
+   * once every request answered so far is in the log (see {@link logBarrier}).
+   */
+  ops(since?: number): Promise<Map<string, number>>;
   /** An AWS SDK v3 client for checking what a client under test did (path style, matrix keys). */
   sdk(): S3Client;
   /** SIGTERM; resolves with the exit code. */
@@ -123,10 +129,11 @@ export async function startMatrixServer(opts: {
     bucketMode: opts.bucketMode,
     dataDir,
     serve,
-    mark: () => serve.stderr().length,
-    ops(since = 0) {
+    mark: async () => (await logBarrier(endpoint, () => serve.stderr())).after,
+    async ops(since = 0) {
+      const upTo = (await logBarrier(endpoint, () => serve.stderr())).before;
       const counts = new Map<string, number>();
-      for (const line of serve.stderr().slice(since).split('\n')) {
+      for (const line of serve.stderr().slice(since, upTo).split('\n')) {
         const op = requestOperation(line);
         if (op) counts.set(op, (counts.get(op) ?? 0) + 1);
       }
@@ -170,6 +177,27 @@ export async function startMatrixServer(opts: {
  * (`DEBUG request ... op=PutObject`), the text access log (`INFO  200 PutObject default/k ...`)
  * or a JSON line (`{"msg":"request","operation":"PutObject"}`).
  */
+/**
+ * The server writes a request's log line when it has answered it, and the test reads the server's
+ * stderr through a pipe: a client that just exited may have had answers whose lines are not read
+ * yet. This sends one more (anonymous, refused) request naming a fresh bucket and waits until its
+ * line arrives; every earlier line is then read. Returns where that line starts and ends.
+ */
+async function logBarrier(endpoint: string, log: () => string): Promise<{ before: number; after: number }> {
+  const marker = `log-barrier-${randomBytes(6).toString('hex')}`;
+  const res = await fetch(`${endpoint}/${marker}`);
+  await res.arrayBuffer();
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const text = log();
+    const at = text.indexOf(marker);
+    const end = at >= 0 ? text.indexOf('\n', at) : -1;
+    if (end >= 0) return { before: text.lastIndexOf('\n', at) + 1, after: end + 1 };
+    if (Date.now() > deadline) throw new Error(`the server never logged the request for ${marker}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 export function requestOperation(line: string): string | undefined {
   if (line.startsWith('{')) {
     try {

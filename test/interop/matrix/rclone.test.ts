@@ -167,9 +167,9 @@ for (const { bucketMode, backend } of ALL_SPECS) {
       suite.workflow(
         cell('copy a tree: 2,000 small files, 0-byte, unicode, spaces, 60 MiB multipart; check'),
         async () => {
-          const mark = srv.mark();
+          const mark = await srv.mark();
           ok(await rclone('copy', src(), remote), 'rclone copy');
-          const ops = srv.ops(mark);
+          const ops = await srv.ops(mark);
           assert.equal(ops.get('CreateMultipartUpload'), 1, 'the 60 MiB file goes through multipart');
           assert.equal(ops.get('UploadPart'), 12, '12 parts of 5 MiB');
           assert.equal(ops.get('CompleteMultipartUpload'), 1);
@@ -184,7 +184,7 @@ for (const { bucketMode, backend } of ALL_SPECS) {
 
       suite.workflow(cell('ls, lsjson, lsd'), async () => {
         const local = await treeHashes(src());
-        const mark = srv.mark();
+        const mark = await srv.mark();
         const ls = await rclone('ls', remote);
         ok(ls, 'rclone ls');
         const lines = ls.out.trim().split('\n');
@@ -214,7 +214,7 @@ for (const { bucketMode, backend } of ALL_SPECS) {
           .map((l) => l.trim().split(/\s+/).slice(4).join(' '))
           .sort();
         assert.deepEqual(dirs, ['big', 'many', 'nested', 'odd', 'with spaces', 'ünïcødé'].sort());
-        const ops = srv.ops(mark);
+        const ops = await srv.ops(mark);
         const other = p.listOp === 'ListObjects' ? 'ListObjectsV2' : 'ListObjects';
         assert.ok((ops.get(p.listOp) ?? 0) > 0, `rclone lists with ${p.listOp}`);
         assert.equal(ops.get(other) ?? 0, 0, `rclone never uses ${other} with this profile`);
@@ -233,9 +233,9 @@ for (const { bucketMode, backend } of ALL_SPECS) {
           const before = await srv
             .sdk()
             .send(new HeadObjectCommand({ Bucket: bucket, Key: prefix + touched }));
-          const mark = srv.mark();
+          const mark = await srv.mark();
           ok(await rclone('sync', s, remote), 'rclone sync');
-          const ops = srv.ops(mark);
+          const ops = await srv.ops(mark);
           assert.equal(ops.get('DeleteObject') ?? 0, 5, 'five deletions');
           assert.equal(ops.get('PutObject'), 2, 'the changed and the new file are uploaded');
           assert.equal(ops.get('CopyObject'), 1, 'the touched file gets its mtime by a self-copy');
@@ -255,19 +255,19 @@ for (const { bucketMode, backend } of ALL_SPECS) {
       suite.workflow(cell('--fast-list'), async () => {
         // `check` walks the remote directory by directory, or with --fast-list in one recursive
         // listing (pages of 1,000). `ls`/`lsf -R` would use the recursive listing either way.
-        const m1 = srv.mark();
+        const m1 = await srv.mark();
         await checkOk();
-        const walkCalls = srv.ops(m1).get(p.listOp) ?? 0;
-        const m2 = srv.mark();
+        const walkCalls = (await srv.ops(m1)).get(p.listOp) ?? 0;
+        const m2 = await srv.mark();
         const fast = await rclone('check', '--fast-list', src(), remote);
         ok(fast, 'rclone check --fast-list');
         assert.match(fast.err, / 0 differences found/);
-        const fastCalls = srv.ops(m2).get(p.listOp) ?? 0;
+        const fastCalls = (await srv.ops(m2)).get(p.listOp) ?? 0;
         assert.ok(walkCalls > MANY_DIRS, `a directory walk lists each directory (${walkCalls} calls)`);
         assert.ok(fastCalls <= 4, `--fast-list lists recursively (${fastCalls} calls)`);
-        const m3 = srv.mark();
+        const m3 = await srv.mark();
         ok(await rclone('sync', '--fast-list', src(), remote), 'rclone sync --fast-list');
-        const ops = srv.ops(m3);
+        const ops = await srv.ops(m3);
         assert.equal((ops.get('PutObject') ?? 0) + (ops.get('CopyObject') ?? 0), 0, 'nothing to transfer');
         assert.equal(ops.get('DeleteObject') ?? 0, 0, 'nothing to delete');
         assert.ok((ops.get(p.listOp) ?? 0) <= 4);

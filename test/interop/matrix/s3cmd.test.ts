@@ -96,9 +96,9 @@ for (const { bucketMode, backend } of ALL_SPECS) {
         await writeFile(small, `s3cmd ${sig}\n`);
         await writeRandomFile(join(dir(), 'big.bin'), BIG);
         ok(await s3cmd('put', small, url('small file ü.txt')), 's3cmd put small');
-        const mark = srv.mark();
+        const mark = await srv.mark();
         ok(await s3cmd('put', join(dir(), 'big.bin'), url('big.bin')), 's3cmd put multipart');
-        const ops = srv.ops(mark);
+        const ops = await srv.ops(mark);
         assert.equal(ops.get('UploadPart'), 3, '12 MiB in parts of 5 MiB');
         assert.equal(ops.get('CompleteMultipartUpload'), 1);
         const head = await srv.sdk().send(new HeadObjectCommand({ Bucket: bucket, Key: `${prefix}big.bin` }));
