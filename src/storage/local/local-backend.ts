@@ -8,21 +8,9 @@
  * row committed (synchronous=FULL), all before the call resolves. One process per data directory.
  */
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants, type BigIntStats } from 'node:fs';
-import {
-  chmod,
-  copyFile,
-  link,
-  mkdir,
-  open,
-  readdir,
-  rm,
-  stat,
-  unlink,
-  type FileHandle,
-} from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { addAbortSignal, Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type Database from 'better-sqlite3';
 import type { ObjectBody } from '../../s3/body.js';
 import { S3Error } from '../../s3/errors.js';
@@ -33,7 +21,6 @@ import { encodeJsonColumns, ObjectIndex, rowToInfo, type ObjectRow } from '../..
 import type {
   BackendStats,
   BucketInfo,
-  ByteRange,
   CopyOptions,
   DeleteOptions,
   DeleteResult,
@@ -48,9 +35,9 @@ import type {
 } from '../backend.js';
 import { VersionIndex } from '../../index/version-index.js';
 import { BucketConfigs } from './bucket-config.js';
-import { dataPath, keyOfVersionDir, versionDir, VERSIONS_DIR } from './version-records.js';
+import { versionDir, VERSIONS_DIR } from './version-records.js';
 import { LocalVersioning } from './versioning.js';
-import { newVersionId, recordToInfo } from './version-format.js';
+import { newVersionId } from './version-format.js';
 import { collectListPage } from '../listing.js';
 import type { StagedMultipart } from '../multipart-staging.js';
 import { isValidBucketName } from './bucket-dirs.js';
@@ -58,13 +45,10 @@ import {
   containsFile,
   DIR_MODE,
   errnoOf,
-  FILE_MODE,
   fsyncDir,
-  hashFile,
   mapStorageError,
   pruneEmptyDirs,
   removeEmptyTree,
-  syncFile,
   unlinkQuiet,
   writeDurableFile,
   type WrittenFile,
@@ -72,9 +56,12 @@ import {
 import { candidatePaths, keyToPath, pathToKey, selfPath } from './key-path.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { openLocalMultipart } from './multipart.js';
+import * as objectCopy from './object-copy.js';
+import * as objectRead from './object-read.js';
 import { placeFile, type PlacementContext } from './placement.js';
-import { reconcileKey, recoverJournal, sameFile, settleEntry, type ReconcileContext } from './reconcile.js';
-import { dropRows, rebuildIndex, vacuumIndex, type RebuildOptions, type RebuildResult } from './rebuild.js';
+import { recoverJournal, settleEntry, type ReconcileContext } from './reconcile.js';
+import { dropRows, vacuumIndex, type RebuildOptions, type RebuildResult } from './rebuild.js';
+import * as maintenance from './store-maintenance.js';
 import { StoreLock } from './store-lock.js';
 
 /** Options of {@link LocalBackend.open}. */
@@ -87,12 +74,6 @@ export interface LocalBackendOptions {
 
 /** Name of the s3local directory inside the data directory. */
 export const META_DIR = '.s3local';
-
-/** Errors meaning "there is no regular file at this path". */
-const MISSING = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
-
-/** The object's fields other than its place and bucket/key, for a commit. */
-type RowContent = Omit<ObjectRow, 'bucket' | 'key' | 'path' | 'mtimeNs' | 'size'>;
 
 function ignore(): void {}
 
@@ -111,6 +92,10 @@ export class LocalBackend implements StorageBackend {
   readonly #journal: WriteJournal;
   readonly #rctx: ReconcileContext;
   readonly #commits: GroupCommit;
+  /** Contexts of the parts in files of their own: reads, copies, store-wide operations. */
+  readonly #reads: objectRead.ReadContext;
+  readonly #copies: objectCopy.CopyContext;
+  readonly #maintenance: maintenance.MaintenanceContext;
   readonly #tmpPrefix = randomBytes(6).toString('hex');
   /** Multipart uploads (local/multipart.ts); set by {@link LocalBackend.open}. */
   multipart!: StagedMultipart;
@@ -131,12 +116,8 @@ export class LocalBackend implements StorageBackend {
     this.#versions = new VersionIndex(db);
     this.#journal = new WriteJournal(db);
     this.#commits = new GroupCommit(db);
-    this.#ctx = {
-      index: this.#index,
-      locks: this.#locks,
-      bucketDir: (bucket) => this.#bucketDir(bucket),
-      lockName: (bucket, key) => `${bucket}\0${key}`,
-    };
+    const lockName = (bucket: string, key: string): string => `${bucket}\0${key}`;
+    this.#ctx = { index: this.#index, locks: this.#locks, bucketDir: (b) => this.#bucketDir(b), lockName };
     const meta = join(root, META_DIR);
     this.versioning = new LocalVersioning({
       index: this.#index,
@@ -145,7 +126,7 @@ export class LocalBackend implements StorageBackend {
       commits: this.#commits,
       configs,
       locks: this.#locks,
-      lockName: (bucket, key) => this.#ctx.lockName(bucket, key),
+      lockName,
       requireBucket: (bucket) => void this.#requireBucket(bucket),
       placement: this.#ctx,
       bucketDir: (bucket) => this.#bucketDir(bucket),
@@ -159,6 +140,32 @@ export class LocalBackend implements StorageBackend {
       journal: this.#journal,
       bucketDir: (bucket) => this.#bucketDir(bucket),
       settleVersions: async (bucket, key) => void (await this.versioning.settle(bucket, key)),
+    };
+    const keyLocks = { locks: this.#locks, lockName };
+    this.#reads = {
+      ...keyLocks,
+      index: this.#index,
+      versions: this.#versions,
+      configs,
+      versioning: this.versioning,
+      abs: (bucket, rel) => this.#abs(bucket, rel),
+      reconcile: this.#rctx,
+    };
+    this.#copies = {
+      ...this.#reads,
+      tempPath: () => this.#tempPath(),
+      commit: (bucket, key, natural, tmp, written, content, opts) =>
+        this.#commit(bucket, key, natural, tmp, written, content, opts),
+    };
+    this.#maintenance = {
+      ...keyLocks,
+      db,
+      index: this.#index,
+      versions: this.#versions,
+      versioning: this.versioning,
+      bucketDir: (bucket) => this.#bucketDir(bucket),
+      versionsDir: join(meta, VERSIONS_DIR),
+      probePath: () => join(this.tmpDir, `${this.#tmpPrefix}-health-${(++this.#tmpCounter).toString(36)}`),
     };
   }
 
@@ -297,109 +304,21 @@ export class LocalBackend implements StorageBackend {
     await rm(join(this.root, META_DIR, VERSIONS_DIR, bucket), { recursive: true, force: true });
   }
 
-  // ---- reads -----------------------------------------------------------------------------
+  // ---- reads (object-read.ts) -------------------------------------------------------------
 
   async headObject(bucket: string, key: string, opts: VersionSelector = {}): Promise<ObjectInfo> {
     this.#requireBucket(bucket);
-    const found = this.#findVersion(bucket, key, opts);
-    if (found?.record !== undefined) return recordToInfo(found.record);
-    const { row } = await this.#locate(bucket, key, false);
-    return this.versioning.infoOfRow(row);
-  }
-
-  /**
-   * In a bucket ever versioned, or with a version id: the version asked for (versioning.ts
-   * findVersion: NoSuchKey with delete marker headers, NoSuchVersion, MethodNotAllowed); else
-   * undefined (the plain path answers).
-   */
-  #findVersion(bucket: string, key: string, opts: VersionSelector) {
-    if (opts.versionId === undefined && !this.#configs.isVersioned(bucket)) return undefined;
-    return this.versioning.findVersion(bucket, key, opts);
+    return objectRead.headObject(this.#reads, bucket, key, opts);
   }
 
   async getObject(
     bucket: string,
     key: string,
-    opts: { range?: ByteRange; signal?: AbortSignal } & VersionSelector = {},
+    opts: objectRead.GetOptions = {},
   ): Promise<{ info: ObjectInfo; body: Readable }> {
     this.#requireBucket(bucket);
     opts.signal?.throwIfAborted();
-    const found = this.#findVersion(bucket, key, opts);
-    if (found?.record !== undefined) {
-      const body = await this.versioning.openVersion(bucket, found.record, opts.range);
-      if (opts.signal) addAbortSignal(opts.signal, body);
-      return { info: found.info, body };
-    }
-    const { row, fh } = await this.#locate(bucket, key, true);
-    const info = this.versioning.infoOfRow(row);
-    const start = opts.range?.start ?? 0;
-    const end = opts.range?.end ?? info.size - 1;
-    let body: Readable;
-    if (end < start || fh === undefined) {
-      await fh?.close();
-      body = Readable.from([]);
-    } else {
-      const highWaterMark = end - start >= 1 << 20 ? 1 << 20 : 64 * 1024;
-      body = fh.createReadStream({ start, end, highWaterMark });
-    }
-    if (opts.signal) addAbortSignal(opts.signal, body);
-    return { info, body };
-  }
-
-  /**
-   * The object's row, checked against its file (exists, same size and mtime as committed); with
-   * `openFile`, the file opened (the check is then on the open handle, so the bytes read are the
-   * bytes the row describes). A mismatch first waits for a write in flight on the key, then
-   * reconciles the row with the disk: file moved, changed or gone behind the server's back.
-   */
-  async #locate(
-    bucket: string,
-    key: string,
-    openFile: boolean,
-  ): Promise<{ row: ObjectRow; fh?: FileHandle }> {
-    for (let attempt = 0; attempt < 4; attempt++) {
-      const row = this.#index.getObject(bucket, key);
-      if (row === undefined) throw new S3Error('NoSuchKey', undefined, { Key: key });
-      const abs = this.#abs(bucket, row.path);
-      let fh: FileHandle | undefined;
-      try {
-        let st: BigIntStats;
-        if (openFile) {
-          fh = await open(abs, 'r');
-          st = await fh.stat({ bigint: true });
-        } else {
-          st = await stat(abs, { bigint: true });
-        }
-        if (sameFile(row, st)) return fh ? { row, fh } : { row };
-      } catch (err) {
-        if (!MISSING.has(errnoOf(err) ?? '')) {
-          await fh?.close();
-          throw err;
-        }
-      }
-      await fh?.close();
-      const lockName = this.#ctx.lockName(bucket, key);
-      if (attempt === 0 && this.#locks.isLocked(lockName)) {
-        await this.#locks.run(lockName, () => undefined); // a commit or move is in flight
-      } else {
-        await this.#reconcile(bucket, key);
-      }
-    }
-    throw new S3Error('InternalError', 'the object keeps changing on disk');
-  }
-
-  /**
-   * Brings the key's row in line with the disk (reconcile.ts; a versioned key is settled from its
-   * version records instead), under the key's lock.
-   */
-  async #reconcile(bucket: string, key: string): Promise<void> {
-    await this.#locks.run(this.#ctx.lockName(bucket, key), async () => {
-      if (this.#index.getObject(bucket, key)?.version || this.#versions.hasKey(bucket, key)) {
-        await this.versioning.settle(bucket, key);
-      } else {
-        await reconcileKey(this.#rctx, bucket, key);
-      }
-    });
+    return objectRead.getObject(this.#reads, bucket, key, opts);
   }
 
   // ---- writes ----------------------------------------------------------------------------
@@ -429,7 +348,7 @@ export class LocalBackend implements StorageBackend {
       const digests = body.digests();
       const checksums = digests.checksums;
       // CompleteMultipartUpload passes the multipart ETag, part layout and checksum type.
-      const content: RowContent = {
+      const content: objectCopy.RowContent = {
         etag: opts.etag ?? digests.md5,
         lastModified: 0,
         ...encodeJsonColumns(opts.headers, opts.metadata, checksums, opts.parts),
@@ -452,7 +371,7 @@ export class LocalBackend implements StorageBackend {
     natural: string,
     tmp: string,
     written: WrittenFile,
-    content: RowContent,
+    content: objectCopy.RowContent,
     opts: { precondition?: WritePrecondition; signal?: AbortSignal; lock?: ObjectLockState },
   ): Promise<ObjectInfo> {
     return this.#locks.run(this.#ctx.lockName(bucket, key), async () => {
@@ -592,7 +511,7 @@ export class LocalBackend implements StorageBackend {
             // EISDIR (Linux) / EPERM (macOS): the natural path is a directory; try the self path.
             const isDir =
               code === 'EPERM' && (await stat(join(root, place)).catch(() => undefined))?.isDirectory();
-            if (!MISSING.has(code) && !isDir) throw mapStorageError(err);
+            if (!objectRead.MISSING.has(code) && !isDir) throw mapStorageError(err);
           }
         }
         if (removedFrom !== undefined) await fsyncDir(dirname(join(root, removedFrom)));
@@ -606,13 +525,7 @@ export class LocalBackend implements StorageBackend {
     if (removed !== undefined) await pruneEmptyDirs(root, dirname(removed));
   }
 
-  /**
-   * Copies the bytes server-side (hard-link snapshot + copy-on-write copy), then commits like a PUT.
-   * The copy keeps the source's ETag and checksums (same bytes); a multipart source becomes a
-   * single-part copy with an MD5 ETag. Copying an object onto itself rewrites only its row (new
-   * LastModified; headers and metadata from `replace`, else unchanged) — rejecting a self-copy
-   * without REPLACE (InvalidRequest) is the S3 layer's job.
-   */
+  /** CopyObject (object-copy.ts). */
   async copyObject(
     src: { bucket: string; key: string } & VersionSelector,
     dst: { bucket: string; key: string },
@@ -620,131 +533,7 @@ export class LocalBackend implements StorageBackend {
   ): Promise<ObjectInfo> {
     this.#requireBucket(src.bucket);
     this.#requireBucket(dst.bucket);
-    const natural = keyToPath(dst.key);
-    opts.signal?.throwIfAborted();
-    // A noncurrent source version: its data file never changes, so it is copied as it is.
-    let version;
-    try {
-      version = this.#findVersion(src.bucket, src.key, src)?.record;
-    } catch (err) {
-      // https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html: a delete marker
-      // cannot be a copy source.
-      if (err instanceof S3Error && err.code === 'MethodNotAllowed') {
-        throw new S3Error(
-          'InvalidRequest',
-          'The source of a copy request may not specifically refer to a delete marker by version id.',
-        );
-      }
-      throw err;
-    }
-    // Fails early with NoSuchKey, and reconciles a source changed behind the server's back.
-    if (version === undefined) await this.#locate(src.bucket, src.key, false);
-
-    const same = src.bucket === dst.bucket && src.key === dst.key && version === undefined;
-    if (
-      same &&
-      !this.versioning.putIsVersioned(dst.bucket, dst.key, this.#index.getObject(dst.bucket, dst.key))
-    ) {
-      return this.#copyInPlace(dst.bucket, dst.key, opts);
-    }
-
-    const tmp = this.#tempPath();
-    try {
-      let snapshot: Omit<RowContent, 'lastModified'>;
-      if (version !== undefined) {
-        opts.sourcePrecondition?.(recordToInfo(version));
-        const from = dataPath(this.versioning.versionDir(src.bucket, src.key), version.seq);
-        await copyFile(from, tmp, fsConstants.COPYFILE_FICLONE);
-        await chmod(tmp, FILE_MODE);
-        snapshot = version;
-      } else {
-        snapshot = await this.#copyBytes(src.bucket, src.key, tmp, opts);
-      }
-      opts.signal?.throwIfAborted();
-      let written = await syncFile(tmp);
-      let etag = snapshot.etag;
-      let checksums = snapshot.checksums;
-      let checksumType = snapshot.checksumType;
-      let parts = snapshot.parts;
-      if (snapshot.parts !== null) {
-        // A copy is a single-part object: its ETag is the MD5 of its bytes, and a composite
-        // (per-part) checksum no longer describes it.
-        etag = (await hashFile(tmp)).md5;
-        written = await syncFile(tmp);
-        parts = null;
-        if (checksumType === 'COMPOSITE') {
-          checksums = '{}';
-          checksumType = null;
-        }
-      }
-      const replace = opts.replace;
-      const content: RowContent = {
-        etag,
-        lastModified: 0,
-        headers: replace ? JSON.stringify(replace.headers) : snapshot.headers,
-        metadata: replace ? JSON.stringify(replace.metadata) : snapshot.metadata,
-        checksums,
-        checksumType,
-        parts,
-      };
-      return await this.#commit(dst.bucket, dst.key, natural, tmp, written, content, opts);
-    } catch (err) {
-      await unlinkQuiet(tmp);
-      throw mapStorageError(err);
-    }
-  }
-
-  /**
-   * Copies the source's bytes to `tmp` and returns the row they belong to. The file is
-   * hard-linked under the source key's lock (objects are never modified in place, so the link is
-   * a stable snapshot of exactly the row's bytes), then copied with copy-on-write when the file
-   * system supports it. Without hard links, the copy runs under the lock.
-   */
-  async #copyBytes(bucket: string, key: string, tmp: string, opts: CopyOptions): Promise<ObjectRow> {
-    const snap = `${tmp}.src`;
-    let linked = false;
-    let row: ObjectRow | undefined;
-    try {
-      row = await this.#locks.run(this.#ctx.lockName(bucket, key), async () => {
-        const current = this.#index.getObject(bucket, key);
-        if (current === undefined) throw new S3Error('NoSuchKey', undefined, { Key: key });
-        opts.sourcePrecondition?.(this.versioning.infoOfRow(current));
-        const abs = this.#abs(bucket, current.path);
-        try {
-          await link(abs, snap);
-          linked = true;
-        } catch (err) {
-          if (MISSING.has(errnoOf(err) ?? '')) throw new S3Error('NoSuchKey', undefined, { Key: key });
-          await copyFile(abs, tmp, fsConstants.COPYFILE_FICLONE);
-        }
-        return current;
-      });
-      if (linked) await copyFile(snap, tmp, fsConstants.COPYFILE_FICLONE);
-      await chmod(tmp, FILE_MODE); // copyFile gives the copy the source's mode
-      return row;
-    } finally {
-      if (linked) await unlinkQuiet(snap);
-    }
-  }
-
-  /** Self-copy: rewrites the row (metadata, LastModified) without touching the bytes. */
-  async #copyInPlace(bucket: string, key: string, opts: CopyOptions): Promise<ObjectInfo> {
-    return this.#locks.run(this.#ctx.lockName(bucket, key), () => {
-      const current = this.#index.getObject(bucket, key);
-      if (current === undefined) throw new S3Error('NoSuchKey', undefined, { Key: key });
-      const info = rowToInfo(current);
-      opts.sourcePrecondition?.(info);
-      opts.precondition?.(info);
-      const replace = opts.replace;
-      const row: ObjectRow = {
-        ...current,
-        lastModified: Date.now(),
-        headers: replace ? JSON.stringify(replace.headers) : current.headers,
-        metadata: replace ? JSON.stringify(replace.metadata) : current.metadata,
-      };
-      if (!this.#index.putObject(row)) throw new S3Error('NoSuchBucket', undefined, { BucketName: bucket });
-      return rowToInfo(row);
-    });
+    return objectCopy.copyObject(this.#copies, src, dst, opts);
   }
 
   // ---- listing ---------------------------------------------------------------------------
@@ -765,121 +554,25 @@ export class LocalBackend implements StorageBackend {
     });
   }
 
-  // ---- operations (health, metrics) ------------------------------------------------------
+  // ---- operations (health, metrics) and maintenance (`s3local cache ...`): store-maintenance.ts
 
-  /**
-   * Health probe: a probe file written, fsynced and removed in `.s3local/tmp` (the file system
-   * takes writes: not full, not read-only, the directory still there), then the index's write lock
-   * taken and released (not locked by another process, not read-only). Messages name the error
-   * code, never a path.
-   */
-  async health(): Promise<void> {
-    const probe = join(this.tmpDir, `${this.#tmpPrefix}-health-${(++this.#tmpCounter).toString(36)}`);
-    try {
-      const fh = await open(probe, 'wx', FILE_MODE);
-      try {
-        await fh.writeFile('s3local health probe\n');
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await unlink(probe);
-    } catch (err) {
-      await unlinkQuiet(probe).catch(ignore);
-      throw new Error(`the data directory does not take writes (${errnoOf(err) ?? 'error'})`);
-    }
-    if (!this.#db.open) throw new Error('the index is closed');
-    if (this.#db.inTransaction) return; // a write is committing right now: the index is alive
-    const previous = this.#db.pragma('busy_timeout', { simple: true }) as number;
-    try {
-      // Short wait: better-sqlite3 blocks the event loop while it waits for the lock.
-      this.#db.pragma('busy_timeout = 100');
-      this.#db.exec('BEGIN IMMEDIATE');
-      this.#db.exec('ROLLBACK');
-    } catch (err) {
-      throw new Error(`the index cannot be written (${errnoOf(err) ?? 'error'})`);
-    } finally {
-      this.#db.pragma(`busy_timeout = ${previous}`);
-    }
+  /** Health probe (store-maintenance.ts checkHealth). */
+  health(): Promise<void> {
+    return maintenance.checkHealth(this.#maintenance);
   }
 
-  /**
-   * Objects and bytes per bucket from the index, summed page by page (`pageSize` rows per query)
-   * with the event loop free between pages, so a large store never stalls requests.
-   */
-  async stats(pageSize = 10_000): Promise<BackendStats> {
-    const buckets: BackendStats['buckets'] = [];
-    for (const bucket of this.#index.listBuckets()) {
-      let objects = 0;
-      let bytes = 0;
-      let after = '';
-      for (;;) {
-        if (!this.#db.open) throw new Error('the index is closed');
-        const page = this.#index.sumObjects(bucket.name, after, pageSize);
-        objects += page.count;
-        bytes += page.bytes;
-        if (page.count < pageSize || page.last === null) break;
-        after = page.last;
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-      buckets.push({ name: bucket.name, objects, bytes });
-    }
-    const stats: BackendStats = { buckets };
-    const uploads = this.#db
-      .prepare<[], number>(
-        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'multipart_uploads'",
-      )
-      .pluck()
-      .get();
-    if (uploads === 1) {
-      stats.multipartUploads =
-        this.#db.prepare<[], number>('SELECT count(*) FROM multipart_uploads').pluck().get() ?? 0;
-    }
-    return stats;
+  /** Objects and bytes per bucket (store-maintenance.ts collectStats), `pageSize` rows per query. */
+  stats(pageSize = 10_000): Promise<BackendStats> {
+    return maintenance.collectStats(this.#maintenance, pageSize);
   }
-
-  // ---- maintenance (`s3local cache ...`) ---------------------------------------------------
 
   /**
    * Rebuilds the index from the files (rebuild.ts): adds files written behind the server's back,
-   * re-hashes changed ones, fixes moved ones, drops rows whose file is gone.
+   * re-hashes changed ones, fixes moved ones, drops rows whose file is gone; then settles every
+   * versioned key from its records (store-maintenance.ts).
    */
-  async rebuildIndex(opts: RebuildOptions = {}): Promise<RebuildResult> {
-    const result = await rebuildIndex(
-      { db: this.#db, index: this.#index, bucketDir: (b) => this.#bucketDir(b) },
-      opts,
-    );
-    result.versionedKeys = await this.#settleAllVersions(result.buckets);
-    return result;
-  }
-
-  /**
-   * `cache rebuild`, second part: every key of the version store is settled and its rows rewritten
-   * from its records (versions, delete markers, object lock), and keys with version rows but no
-   * records left lose them. Returns how many keys were settled.
-   */
-  async #settleAllVersions(buckets: readonly string[]): Promise<number> {
-    let settled = 0;
-    const settleKey = (bucket: string, key: string) =>
-      this.#locks.run(this.#ctx.lockName(bucket, key), () => this.versioning.settle(bucket, key));
-    for (const bucket of buckets) {
-      const root = join(this.root, META_DIR, VERSIONS_DIR, bucket);
-      for (const shard of await readdir(root).catch(() => [] as string[])) {
-        for (const name of await readdir(join(root, shard)).catch(() => [] as string[])) {
-          const key = await keyOfVersionDir(join(root, shard, name));
-          if (key === undefined) continue;
-          await settleKey(bucket, key);
-          settled++;
-        }
-      }
-      let after = '';
-      for (let keys = this.#versions.keysAfter(bucket, after, 500); keys.length > 0;) {
-        for (const key of keys) await settleKey(bucket, key);
-        after = keys.at(-1)!;
-        keys = this.#versions.keysAfter(bucket, after, 500);
-      }
-    }
-    return settled;
+  rebuildIndex(opts: RebuildOptions = {}): Promise<RebuildResult> {
+    return maintenance.rebuildStore(this.#maintenance, opts);
   }
 
   /**
