@@ -303,7 +303,8 @@ export class StagedMultipart implements MultipartStore {
       };
       if (plan.checksumType !== undefined) put.checksumType = plan.checksumType;
       if (opts.precondition) put.precondition = opts.precondition;
-      if (upload.lock !== undefined) put.lock = upload.lock;
+      const lock = opts.lockAtComplete ? await opts.lockAtComplete(upload.lock) : upload.lock;
+      if (lock !== undefined) put.lock = lock;
       const info = await this.#hooks.commit(
         bucket,
         key,

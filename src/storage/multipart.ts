@@ -48,7 +48,7 @@ export interface UploadInfo {
   /** `x-amz-checksum-algorithm` of Create, with the resolved type. */
   checksumAlgorithm?: ChecksumAlgorithm;
   checksumType?: ChecksumType;
-  /** The object lock the completed version gets (explicit headers or the bucket default on Create). */
+  /** The object lock headers of Create (the bucket's default retention is added at Complete). */
   lock?: ObjectLockState;
 }
 
@@ -145,6 +145,11 @@ export interface CompleteOptions {
    * thrown after it are "late": the S3 layer has answered 200 already (keep-alive response).
    */
   onValidated?: () => void;
+  /**
+   * The lock the completed version gets, given the one Create recorded (the S3 layer adds the
+   * bucket's default retention, counted from Complete); without it, the one Create recorded.
+   */
+  lockAtComplete?: (created: ObjectLockState | undefined) => Promise<ObjectLockState | undefined>;
 }
 
 /**

@@ -454,4 +454,34 @@ describe('AWS SDK v3: object lock (advanced mode)', () => {
       400,
     );
   });
+
+  it("a multipart upload's default retention counts from Complete, when the object is created", async () => {
+    const Bucket = await lockBucket(s3, 'mpu-later');
+    const Key = 'slow.bin';
+    // Create with a legal hold only; the bucket's default rule is set afterwards.
+    const { UploadId } = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket, Key, ObjectLockLegalHoldStatus: 'ON' }),
+    );
+    await setDefault(s3, Bucket, 'GOVERNANCE', { Days: 1 });
+    // Retain-until dates travel with second precision: wait well past one second.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const completing = Date.now();
+    const part = await s3.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 1, Body: 'only' }));
+    const done = await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket,
+        Key,
+        UploadId,
+        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag! }] },
+      }),
+    );
+    const head = await s3.send(new HeadObjectCommand({ Bucket, Key, VersionId: done.VersionId }));
+    assert.equal(head.ObjectLockMode, 'GOVERNANCE');
+    assert.equal(head.ObjectLockLegalHoldStatus, 'ON', 'the legal hold of Create is kept');
+    const until = head.ObjectLockRetainUntilDate?.getTime() ?? 0;
+    assert.ok(
+      until >= completing + DAY - 1000 && until <= Date.now() + DAY + 1000,
+      `retain-until ${new Date(until).toISOString()} is one day after Complete (${new Date(completing).toISOString()})`,
+    );
+  });
 });

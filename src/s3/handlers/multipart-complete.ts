@@ -17,7 +17,7 @@ import type { Query } from '../endpoint.js';
 import type { ObjectInfo } from '../../storage/backend.js';
 import type { CompleteRequest } from '../../storage/multipart.js';
 import { completeResultXml, parseCompleteRequest } from '../xml/multipart.js';
-import { versionHeader } from './object-lock.js';
+import { lockAtComplete, versionHeader } from './object-lock.js';
 import { xmlDocument } from '../xml/xml.js';
 import { assertBucketAllowed } from './bucket-mode.js';
 import { multipartStore, uploadIdOf } from './multipart.js';
@@ -120,6 +120,7 @@ export async function completeMultipartUpload(
   const done = store.completeUpload(bucket, key, uploadId, request, {
     ...(precondition ? { precondition } : {}),
     onValidated: validated,
+    lockAtComplete: (created) => lockAtComplete(ctx, bucket, created),
   });
   const toXml = (info: ObjectInfo): string =>
     completeResultXml({

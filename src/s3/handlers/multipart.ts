@@ -74,7 +74,8 @@ export async function createMultipartUpload(
     header(ctx.headers, 'x-amz-checksum-algorithm'),
     header(ctx.headers, 'x-amz-checksum-type'),
   );
-  const lock = await lockForNewVersion(ctx, bucket, false);
+  // The bucket's default retention is counted from Complete, when the object is created (lockAtComplete).
+  const lock = await lockForNewVersion(ctx, bucket, false, false);
   const upload = await store.createUpload(bucket, key, {
     headers: readObjectHeaders(ctx.headers),
     metadata: readMetadata(ctx.headers),

@@ -6,7 +6,7 @@
 import { S3Error } from '../errors.js';
 import type { Query } from '../endpoint.js';
 import { hasIntegrityHeader, header } from '../headers.js';
-import type { ObjectLockState, VersioningStore } from '../../storage/backend.js';
+import type { DefaultRetention, ObjectLockState, VersioningStore } from '../../storage/backend.js';
 import {
   legalHoldXml,
   objectLockConfigurationXml,
@@ -98,6 +98,35 @@ export async function getObjectLockConfiguration(ctx: HandlerContext, bucket: st
 
 // ---- a new version's lock --------------------------------------------------------------------
 
+/** The retention a bucket's default gives a version created at `now`. */
+function retentionFrom(
+  rule: DefaultRetention,
+  now: Date,
+): Required<Pick<ObjectLockState, 'mode' | 'retainUntil'>> {
+  const at = new Date(now);
+  if (rule.days !== undefined) at.setTime(at.getTime() + rule.days * 86_400_000);
+  if (rule.years !== undefined) at.setUTCFullYear(at.getUTCFullYear() + rule.years);
+  return { mode: rule.mode, retainUntil: at };
+}
+
+/**
+ * The lock a multipart upload's object gets at CompleteMultipartUpload: the explicit headers of
+ * Create (kept by the upload), and, when they set no retention, the bucket's default retention
+ * counted from now. The object is created by Complete (S3-compatible stores such as StorageGRID
+ * and HCP document Complete as the point of creation and of the retention's start); counting the
+ * default from Create would shorten the protection by however long the upload took.
+ */
+export async function lockAtComplete(
+  ctx: HandlerContext,
+  bucket: string,
+  created: ObjectLockState | undefined,
+): Promise<ObjectLockState | undefined> {
+  if (created?.mode !== undefined) return created;
+  const config = ctx.backend.versioning ? await ctx.backend.versioning.getBucketConfig(bucket) : undefined;
+  if (!config?.objectLock || config.defaultRetention === undefined) return created;
+  return { ...created, ...retentionFrom(config.defaultRetention, new Date()) };
+}
+
 /**
  * The lock of a new object version from the `x-amz-object-lock-*` headers, else the bucket's
  * default retention (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html).
@@ -108,6 +137,7 @@ export async function lockForNewVersion(
   ctx: HandlerContext,
   bucket: string,
   requireChecksum: boolean,
+  applyDefault = true,
 ): Promise<ObjectLockState | undefined> {
   const mode = header(ctx.headers, 'x-amz-object-lock-mode');
   const until = header(ctx.headers, 'x-amz-object-lock-retain-until-date');
@@ -136,13 +166,8 @@ export async function lockForNewVersion(
     lock.mode = mode;
     lock.retainUntil = parseRetainUntil(until);
     assertFuture(lock.retainUntil);
-  } else if (config.defaultRetention !== undefined) {
-    const { mode: defaultMode, days, years } = config.defaultRetention;
-    const at = new Date();
-    if (days !== undefined) at.setTime(at.getTime() + days * 86_400_000);
-    if (years !== undefined) at.setUTCFullYear(at.getUTCFullYear() + years);
-    lock.mode = defaultMode;
-    lock.retainUntil = at;
+  } else if (applyDefault && config.defaultRetention !== undefined) {
+    Object.assign(lock, retentionFrom(config.defaultRetention, new Date()));
   }
   if (hold !== undefined) {
     if (hold !== 'ON' && hold !== 'OFF') {
