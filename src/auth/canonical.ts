@@ -4,7 +4,11 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 
-/** One query parameter as sent: raw (still percent-encoded) and decoded forms. */
+/**
+ * One query parameter as sent: raw (still percent-encoded) and decoded forms. `key`/`value` keep a
+ * raw `+` as `+` (SigV2 signs them so; the presign parameters never hold one); the SigV4 canonical
+ * query reads it as a space (canonicalQuery).
+ */
 export interface QueryParam {
   rawKey: string;
   /** null when the parameter had no `=` at all (`?acl`). */
@@ -42,8 +46,8 @@ function rawBytes(s: string): Buffer {
 }
 
 /**
- * Percent-decodes `s` into bytes. `+` stays `+` (S3 SigV4 does not treat it as a space); a `%` not
- * followed by two hex digits is kept literally.
+ * Percent-decodes `s` into bytes. `+` stays `+` (in a path it is a literal plus; callers decoding a
+ * query for SigV4 map it to a space first); a `%` not followed by two hex digits is kept literally.
  */
 export function percentDecodeBytes(s: string): Buffer {
   if (!s.includes('%')) return rawBytes(s);
@@ -115,14 +119,34 @@ export function canonicalUri(rawPath: string): string {
 }
 
 /**
+ * A raw query key or value in SigV4 canonical form, a raw `+` read as a space (`%20`), as the
+ * router reads it (src/s3/endpoint.ts parseQuery): the signature then covers the value the request
+ * acts on. A literal plus arrives as `%2B` and stays `%2B`.
+ *
+ * This is what S3-compatible servers and AWS do: MinIO canonicalises `url.ParseQuery` values
+ * (`+` decoded to a space) re-encoded with `+` replaced by `%20` (cmd/signature-v4.go
+ * getCanonicalRequest); Ceph RGW decodes the query with `+` as a space before re-encoding
+ * (rgw_auth_s3.cc aws4_uri_recode, https://github.com/ceph/ceph/pull/16116); AWS S3 accepts a URL
+ * sent with `+` for a space that was signed with `%20` (https://github.com/mhart/aws4fetch/issues/83)
+ * and reads a raw `+` in a query value as a space (a continuation token sent with raw `+` is
+ * "incorrect": https://github.com/taylorfinnell/awscr-s3/pull/61). The SigV4 clients s3local is
+ * tested with never send a raw `+`: botocore, @smithy/signature-v4, aws-sdk-go v1/v2, minio-go,
+ * minio-js and s3cmd put `%20` and `%2B` on the wire, as they sign.
+ */
+export function normalizeQueryComponent(raw: string): string {
+  return normalizeComponent(raw.includes('+') ? raw.replace(/\+/g, '%20') : raw);
+}
+
+/**
  * The SigV4 canonical query string: every parameter (minus `exclude`), key and value decoded once
- * and re-encoded, sorted by key then value, `k=` for an empty or missing value.
+ * (a raw `+` as a space, see normalizeQueryComponent) and re-encoded, sorted by key then value,
+ * `k=` for an empty or missing value.
  */
 export function canonicalQuery(params: readonly QueryParam[], exclude?: string): string {
   const pairs: [string, string][] = [];
   for (const p of params) {
     if (exclude !== undefined && p.key === exclude) continue;
-    pairs.push([normalizeComponent(p.rawKey), normalizeComponent(p.rawValue ?? '')]);
+    pairs.push([normalizeQueryComponent(p.rawKey), normalizeQueryComponent(p.rawValue ?? '')]);
   }
   pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
   return pairs.map(([k, v]) => `${k}=${v}`).join('&');

@@ -15,6 +15,7 @@ import {
   type RequestView,
 } from './canonical.js';
 import { constantTimeEqual, hmacSha256, sha256Hex, signingKey, spacedHex } from './crypto.js';
+import { requireSignedHeaders } from './signed-headers.js';
 import {
   checkSkew,
   formatAmzDate,
@@ -321,6 +322,8 @@ export function verifyHeaderV4(
     throw new S3Error('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');
   }
   const payload = parsePayloadMode(contentSha);
+  // host and every x-amz-* header must be signed (AccessDenied + HeadersNotSigned otherwise).
+  requireSignedHeaders(view, parsed.signedHeaders);
 
   const scope = `${cred.date}/${cred.region}/${cred.service}/${cred.terminal}`;
   const key = signingKey(secret, cred.date, cred.region, cred.service);
@@ -435,6 +438,8 @@ export function verifyPresignedV4(view: RequestView, config: AuthConfig, now: Da
 
   const { payload, canonicalHash } = presignPayload(view);
   const signedHeaders = get('X-Amz-SignedHeaders').split(';');
+  // As with header auth: a presigned URL cannot be widened with unsigned x-amz-* headers.
+  requireSignedHeaders(view, signedHeaders);
   const signature = get('X-Amz-Signature');
   const scope = `${cred.date}/${cred.region}/${cred.service}/${cred.terminal}`;
   const key = signingKey(secret, cred.date, cred.region, cred.service);

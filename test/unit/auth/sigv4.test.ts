@@ -469,11 +469,24 @@ describe('SigV4 against @smithy/signature-v4', () => {
       const r = await authenticate(makeInput('PUT', toUrl(path, query), headers, body), config);
       assert.equal(r.principal, EXAMPLE_KEY.accessKeyId);
       assert.deepEqual(await drain(r.body), body);
-      // The same request with '+' sent raw in the query and lower-case escapes still verifies.
-      const raw = toUrl(path, query)
-        .replace(/%2B/g, '+')
-        .replace(/%([0-9A-F]{2})/g, (m) => m.toLowerCase());
+      // The same request with lower-case escapes, spaces in the query sent as '+' (form style, read
+      // as spaces by the router) and a path '%2B' sent as a raw '+' (a literal plus there) verifies.
+      const url = toUrl(path, query);
+      const q = url.indexOf('?');
+      const raw = (url.slice(0, q).replace(/%2B/g, '+') + url.slice(q).replace(/%20/g, '+')).replace(
+        /%([0-9A-F]{2})/g,
+        (m) => m.toLowerCase(),
+      );
       await authenticate(makeInput('PUT', raw, headers, body), config);
+      // A '+' sent raw in the query where '%2B' was signed is a space to the router: refused.
+      await rejectsWith(
+        () =>
+          authenticate(
+            makeInput('PUT', url.slice(0, q) + url.slice(q).replace(/%2B/g, '+'), headers, body),
+            config,
+          ),
+        'SignatureDoesNotMatch',
+      );
     });
 
     it(`presigned GET of ${JSON.stringify(key)}`, async () => {
@@ -544,8 +557,8 @@ describe('canonical forms', () => {
 
   it('canonical query: sorted by key then value, repeated keys kept, empty values as k=', () => {
     assert.equal(
-      canonicalQuery(parseQuery('b=2&a=3&a=1&uploads&c=&d=x+y%20z')),
-      'a=1&a=3&b=2&c=&d=x%2By%20z&uploads=',
+      canonicalQuery(parseQuery('b=2&a=3&a=1&uploads&c=&d=x+y%20z%2B')),
+      'a=1&a=3&b=2&c=&d=x%20y%20z%2B&uploads=',
     );
     assert.equal(canonicalQuery(parseQuery('X-Amz-Signature=abc&x=1'), 'X-Amz-Signature'), 'x=1');
   });
