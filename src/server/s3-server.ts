@@ -200,6 +200,8 @@ export function createS3Server(options: S3ServerOptions): S3Server {
         signal: abort.signal,
         principal,
         method,
+        requestId,
+        hostId,
       };
       const result = await dispatch(ctx, endpoint);
       await writeResult(res, result, method);

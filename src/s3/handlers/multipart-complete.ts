@@ -17,8 +17,8 @@ import type { Query } from '../endpoint.js';
 import type { ObjectInfo } from '../../storage/backend.js';
 import type { CompleteRequest } from '../../storage/multipart.js';
 import { completeResultXml, parseCompleteRequest } from '../xml/multipart.js';
+import { errorXml } from '../xml/responses.js';
 import { lockAtComplete, versionHeader } from './object-lock.js';
-import { xmlDocument } from '../xml/xml.js';
 import { assertBucketAllowed } from './bucket-mode.js';
 import { multipartStore, uploadIdOf } from './multipart.js';
 import { readSmallBody } from './read-body.js';
@@ -69,10 +69,14 @@ function locationOf(ctx: HandlerContext, bucket: string, key: string): string {
   return hostname.startsWith(bucket + '.') ? `http://${host}/${path}` : `http://${host}/${bucket}/${path}`;
 }
 
-/** An `<Error>` element for a failure after the 200 was sent (no request id is at hand here). */
-export function lateErrorXml(err: unknown, resource: string): string {
-  const e = isS3Error(err) ? err : new S3Error('InternalError');
-  return xmlDocument('Error', { Code: e.code, Message: e.message, ...e.extra, Resource: resource }, null);
+/**
+ * The `<Error>` document of a failure after the 200 was sent (AWS: "a request could fail after the
+ * initial 200 OK response has been sent ... the error is embedded in the 200 OK response",
+ * API_CompleteMultipartUpload). Anything but an S3Error is an InternalError without its message
+ * (no path, no stack).
+ */
+export function lateErrorXml(err: unknown, resource: string, requestId: string, hostId: string): string {
+  return errorXml(isS3Error(err) ? err : new S3Error('InternalError'), resource, requestId, hostId);
 }
 
 /**
@@ -146,6 +150,10 @@ export async function completeMultipartUpload(
   return {
     status: 200,
     headers,
-    body: keepAliveBody(done.then(toXml), (err) => lateErrorXml(err, `/${bucket}/${key}`), keepAliveMs),
+    body: keepAliveBody(
+      done.then(toXml),
+      (err) => lateErrorXml(err, `/${bucket}/${key}`, ctx.requestId, ctx.hostId),
+      keepAliveMs,
+    ),
   };
 }

@@ -24,6 +24,9 @@ export interface HandlerContext {
   /** The authenticated access key id, or null under --no-auth. */
   principal: string | null;
   method: string;
+  /** This request's `x-amz-request-id` and `x-amz-id-2`, for an `<Error>` written by a handler. */
+  requestId: string;
+  hostId: string;
 }
 
 /** A handler's answer; the server alone writes it to the socket. */

@@ -189,19 +189,20 @@ describe('keep-alive body of Complete', () => {
     assert.match(all, /^<\?xml version="1\.0" encoding="UTF-8"\?>\n {3,}<Done\/>$/);
   });
 
-  it('a late failure becomes an <Error> document in the body', async () => {
+  it('a late failure becomes an <Error> document in the body, with the request id', async () => {
     const body = keepAliveBody(
       Promise.reject(new S3Error('PreconditionFailed')),
-      (err) => lateErrorXml(err, '/b/k'),
+      (err) => lateErrorXml(err, '/b/k', 'REQ123', 'HOST456'),
       1000,
     );
     const all = await collect(body);
     assert.equal(
       all,
-      `${DECL}<Error><Code>PreconditionFailed</Code><Message>At least one of the preconditions you specified did not hold.</Message><Resource>/b/k</Resource></Error>`,
+      `${DECL}<Error><Code>PreconditionFailed</Code><Message>At least one of the preconditions you specified did not hold.</Message><Resource>/b/k</Resource><RequestId>REQ123</RequestId><HostId>HOST456</HostId></Error>`,
     );
-    assert.match(lateErrorXml(new Error('boom /secret/path'), '/b/k'), /<Code>InternalError<\/Code>/);
-    assert.doesNotMatch(lateErrorXml(new Error('boom /secret/path'), '/b/k'), /secret/);
+    const internal = lateErrorXml(new Error('boom /secret/path'), '/b/k', 'R', 'H');
+    assert.match(internal, /<Code>InternalError<\/Code>/);
+    assert.doesNotMatch(internal, /secret/);
   });
 });
 
