@@ -20,7 +20,7 @@ import { RowWriter } from '../src/storage/local/rebuild.js';
 import { StoreLock } from '../src/storage/local/store-lock.js';
 import type { Measurement, Scenario, ScenarioContext, Sizes } from './scenario-types.js';
 import type { Target } from './server-process.js';
-import { percentile, runConcurrent } from './stats.js';
+import { opsMeasurement, percentile, runConcurrent } from './stats.js';
 
 const GROUP = 'index';
 const NOTE = 'the limit server has no index to fill';
@@ -81,32 +81,29 @@ async function fillIndex(target: Target, dataDir: string, sizes: Sizes): Promise
   );
 }
 
+/** What every scenario over the filled index shares: s3local only, the index filled first. */
+const INDEXED = {
+  group: GROUP,
+  targets: ['s3local'],
+  targetNote: NOTE,
+  prepareStore: fillIndex,
+} as const satisfies Partial<Scenario>;
+
 function pages(sizes: Sizes): number {
   return Math.ceil(sizes.indexObjects / PAGE);
 }
 
 /** Times `repeats` identical requests; ops/s with p50/p99. */
 async function timed(repeats: number, op: () => Promise<void>): Promise<Measurement> {
-  const r = await runConcurrent(repeats, 1, op);
-  return {
-    value: r.ops / r.seconds,
-    ops: r.ops,
-    seconds: r.seconds,
-    p50Ms: percentile(r.latenciesMs, 50),
-    p99Ms: percentile(r.latenciesMs, 99),
-    note: 'requests/s at c=1, p50/p99 per request',
-  };
+  return opsMeasurement(await runConcurrent(repeats, 1, op), 'requests/s at c=1, p50/p99 per request');
 }
 
 /** ListObjectsV2 page `page` (1-based) of 1,000 keys, reached with start-after. */
 function pageScenario(id: string, which: (sizes: Sizes) => number): Scenario {
   return {
     id,
-    group: GROUP,
+    ...INDEXED,
     unit: 'ops/s',
-    targets: ['s3local'],
-    targetNote: NOTE,
-    prepareStore: fillIndex,
     title: (s) =>
       `ListObjectsV2 page ${which(s).toLocaleString('en-US')} of ${pages(s).toLocaleString('en-US')} ` +
       `(1,000 keys), ${s.indexObjects.toLocaleString('en-US')}-object bucket`,
@@ -131,11 +128,8 @@ function pageScenario(id: string, which: (sizes: Sizes) => number): Scenario {
 
 const fullListing: Scenario = {
   id: 'index-list-full',
-  group: GROUP,
+  ...INDEXED,
   unit: 'objects/s',
-  targets: ['s3local'],
-  targetNote: NOTE,
-  prepareStore: fillIndex,
   title: (s) =>
     `ListObjectsV2 full listing, ${s.indexObjects.toLocaleString('en-US')} objects in pages of 1,000`,
   async run(ctx) {
@@ -170,11 +164,8 @@ const fullListing: Scenario = {
 
 const delimiterListing: Scenario = {
   id: 'index-delimiter-256',
-  group: GROUP,
+  ...INDEXED,
   unit: 'ops/s',
-  targets: ['s3local'],
-  targetNote: NOTE,
-  prepareStore: fillIndex,
   title: (s) =>
     `ListObjectsV2 prefix=data/ delimiter=/ (256 prefixes over ${s.indexObjects.toLocaleString('en-US')} objects)`,
   async run(ctx) {

@@ -10,7 +10,7 @@ import {
   type ScenarioContext,
   type Sizes,
 } from './scenario-types.js';
-import { mibPerSecond, percentile, runConcurrent, type OpsResult } from './stats.js';
+import { mibPerSecond, opsMeasurement, percentile, runConcurrent } from './stats.js';
 import { INDEX_SCENARIOS } from './index-scenarios.js';
 import { TOOL_SCENARIOS } from './tool-scenarios.js';
 
@@ -27,17 +27,6 @@ export function formatSize(bytes: number): string {
     return `${(v / 1024).toFixed(2)} ${units[u + 1] ?? ''}`;
   }
   return `${v} ${units[u] ?? ''}`;
-}
-
-function opsMeasurement(r: OpsResult, note?: string): Measurement {
-  return {
-    value: r.ops / r.seconds,
-    ops: r.ops,
-    seconds: r.seconds,
-    p50Ms: percentile(r.latenciesMs, 50),
-    p99Ms: percentile(r.latenciesMs, 99),
-    ...(note === undefined ? {} : { note }),
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -69,91 +58,83 @@ async function ensureSmallObjects(ctx: ScenarioContext, c: number): Promise<void
   keys.push(...made);
 }
 
+/** What one small-object scenario does: `total` operations, operation `i` being `op(i)`. */
+interface SmallPlan {
+  total: number;
+  op: (i: number) => Promise<void>;
+}
+
+/**
+ * A 4 KiB scenario at concurrency `c` (`small-<verb>-c<c>`, ops/s, capped at `smallCapMs`):
+ * `plan` gets the keys written so far (shared by the scenarios of one concurrency). Every verb but
+ * PUT first makes sure those keys exist.
+ */
+function smallScenario(
+  c: number,
+  verb: 'PUT' | 'GET' | 'HEAD' | 'DELETE',
+  plan: (ctx: ScenarioContext, keys: string[]) => SmallPlan,
+): Scenario {
+  return {
+    id: `small-${verb.toLowerCase()}-c${c}`,
+    group: `small-c${c}`,
+    unit: 'ops/s',
+    title: (s) => `${formatSize(s.small)} ${verb}, c=${c}`,
+    ...(verb === 'PUT' ? {} : { setup: (ctx: ScenarioContext) => ensureSmallObjects(ctx, c) }),
+    async run(ctx) {
+      const { total, op } = plan(ctx, smallKeysState(ctx, c));
+      return opsMeasurement(await runConcurrent(total, c, op, ctx.sizes.smallCapMs));
+    },
+  };
+}
+
+/**
+ * GET or HEAD of the small keys in turn; `read` answers the size it saw, which must be the small
+ * object size (`mismatch` words the error otherwise).
+ */
+function smallReadScenario(
+  c: number,
+  verb: 'GET' | 'HEAD',
+  read: (ctx: ScenarioContext, key: string) => Promise<number>,
+  mismatch: (got: number, want: number) => string,
+): Scenario {
+  return smallScenario(c, verb, (ctx, keys) => ({
+    total: smallOps(ctx.sizes, c),
+    async op(i) {
+      const got = await read(ctx, keys[i % keys.length] ?? '');
+      if (got !== ctx.sizes.small) throw new Error(mismatch(got, ctx.sizes.small));
+    },
+  }));
+}
+
 function smallScenarios(c: number): Scenario[] {
-  const group = `small-c${c}`;
-  const size = (s: Sizes) => formatSize(s.small);
   return [
-    {
-      id: `small-put-c${c}`,
-      group,
-      unit: 'ops/s',
-      title: (s) => `${size(s)} PUT, c=${c}`,
-      async run(ctx) {
-        const keys = smallKeysState(ctx, c);
-        const base = keys.length;
-        const n = smallOps(ctx.sizes, c);
-        const r = await runConcurrent(
-          n,
-          c,
-          async (i) => {
-            const key = `small/c${c}/${String(base + i).padStart(6, '0')}`;
-            await ctx.client.putObject(key, ctx.sizes.small);
-            keys.push(key);
-          },
-          ctx.sizes.smallCapMs,
-        );
-        return opsMeasurement(r);
-      },
-    },
-    {
-      id: `small-get-c${c}`,
-      group,
-      unit: 'ops/s',
-      title: (s) => `${size(s)} GET, c=${c}`,
-      setup: (ctx) => ensureSmallObjects(ctx, c),
-      async run(ctx) {
-        const keys = smallKeysState(ctx, c);
-        const r = await runConcurrent(
-          smallOps(ctx.sizes, c),
-          c,
-          async (i) => {
-            const got = await ctx.client.getObject(keys[i % keys.length] ?? '');
-            if (got !== ctx.sizes.small)
-              throw new Error(`GET returned ${got} bytes, expected ${ctx.sizes.small}`);
-          },
-          ctx.sizes.smallCapMs,
-        );
-        return opsMeasurement(r);
-      },
-    },
-    {
-      id: `small-head-c${c}`,
-      group,
-      unit: 'ops/s',
-      title: (s) => `${size(s)} HEAD, c=${c}`,
-      setup: (ctx) => ensureSmallObjects(ctx, c),
-      async run(ctx) {
-        const keys = smallKeysState(ctx, c);
-        const r = await runConcurrent(
-          smallOps(ctx.sizes, c),
-          c,
-          async (i) => {
-            const length = await ctx.client.headObject(keys[i % keys.length] ?? '');
-            if (length !== ctx.sizes.small)
-              throw new Error(`HEAD Content-Length ${length}, expected ${ctx.sizes.small}`);
-          },
-          ctx.sizes.smallCapMs,
-        );
-        return opsMeasurement(r);
-      },
-    },
-    {
-      id: `small-delete-c${c}`,
-      group,
-      unit: 'ops/s',
-      title: (s) => `${size(s)} DELETE, c=${c}`,
-      setup: (ctx) => ensureSmallObjects(ctx, c),
-      async run(ctx) {
-        const keys = smallKeysState(ctx, c).splice(0);
-        const r = await runConcurrent(
-          keys.length,
-          c,
-          (i) => ctx.client.deleteObject(keys[i] ?? ''),
-          ctx.sizes.smallCapMs,
-        );
-        return opsMeasurement(r);
-      },
-    },
+    smallScenario(c, 'PUT', (ctx, keys) => {
+      const base = keys.length;
+      return {
+        total: smallOps(ctx.sizes, c),
+        async op(i) {
+          const key = `small/c${c}/${String(base + i).padStart(6, '0')}`;
+          await ctx.client.putObject(key, ctx.sizes.small);
+          keys.push(key);
+        },
+      };
+    }),
+    smallReadScenario(
+      c,
+      'GET',
+      (ctx, key) => ctx.client.getObject(key),
+      (got, want) => `GET returned ${got} bytes, expected ${want}`,
+    ),
+    smallReadScenario(
+      c,
+      'HEAD',
+      (ctx, key) => ctx.client.headObject(key),
+      (got, want) => `HEAD Content-Length ${got}, expected ${want}`,
+    ),
+    smallScenario(c, 'DELETE', (ctx, keys) => {
+      const all = keys.splice(0);
+      return { total: all.length, op: (i) => ctx.client.deleteObject(all[i] ?? '') };
+    }),
   ];
 }
 

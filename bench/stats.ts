@@ -4,6 +4,8 @@
  * nearest-rank percentiles.
  */
 
+import type { Measurement } from './scenario-types.js';
+
 /** What a run of operations measured. */
 export interface OpsResult {
   /** Operations completed. */
@@ -64,4 +66,16 @@ export async function runConcurrent(
 /** Mebibytes per second of `bytes` moved in `seconds`. */
 export function mibPerSecond(bytes: number, seconds: number): number {
   return bytes / (1024 * 1024) / seconds;
+}
+
+/** An ops/s figure from a run of operations, with its p50/p99 latencies and an optional note. */
+export function opsMeasurement(r: OpsResult, note?: string): Measurement {
+  return {
+    value: r.ops / r.seconds,
+    ops: r.ops,
+    seconds: r.seconds,
+    p50Ms: percentile(r.latenciesMs, 50),
+    p99Ms: percentile(r.latenciesMs, 99),
+    ...(note === undefined ? {} : { note }),
+  };
 }

@@ -74,27 +74,23 @@ function bigEndian32(value: number): string {
 const zlibCrc32: ((data: Uint8Array, value?: number) => number) | undefined =
   typeof (zlib as { crc32?: unknown }).crc32 === 'function' ? zlib.crc32 : undefined;
 
-class Crc32Checksum implements StreamingChecksum {
-  readonly algorithm = 'CRC32' as const;
+/** CRC32 and CRC32C: a 32-bit running value advanced by `step`, digested big-endian. */
+class Crc32FamilyChecksum implements StreamingChecksum {
   private value = 0;
+  constructor(
+    readonly algorithm: 'CRC32' | 'CRC32C',
+    private readonly step: (data: Uint8Array, value: number) => number,
+  ) {}
   update(data: Uint8Array): void {
-    this.value = zlibCrc32 ? zlibCrc32(data, this.value) : rsCrc32(data, this.value);
+    this.value = this.step(data, this.value);
   }
   digest(): string {
     return bigEndian32(this.value);
   }
 }
 
-class Crc32cChecksum implements StreamingChecksum {
-  readonly algorithm = 'CRC32C' as const;
-  private value = 0;
-  update(data: Uint8Array): void {
-    this.value = crc32c(data, this.value);
-  }
-  digest(): string {
-    return bigEndian32(this.value);
-  }
-}
+const crc32Step = (data: Uint8Array, value: number): number =>
+  zlibCrc32 ? zlibCrc32(data, value) : rsCrc32(data, value);
 
 class HashChecksum implements StreamingChecksum {
   private readonly hash: Hash;
@@ -116,10 +112,21 @@ class HashChecksum implements StreamingChecksum {
 // is kept as two uint32 halves; tables are slicing-by-8, built lazily on first use.
 const CRC64_POLY_HI = 0x9a6c9329;
 const CRC64_POLY_LO = 0xac4bc9b5;
-let crc64Hi: Uint32Array[] | undefined;
-let crc64Lo: Uint32Array[] | undefined;
+/** The eight slicing tables of one 32-bit half. */
+type Slices = [
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+];
+let crc64Hi: Slices | undefined;
+let crc64Lo: Slices | undefined;
 
-function crc64Tables(): [Uint32Array[], Uint32Array[]] {
+function crc64Tables(): [Slices, Slices] {
   if (crc64Hi && crc64Lo) return [crc64Hi, crc64Lo];
   const hi: Uint32Array[] = [];
   const lo: Uint32Array[] = [];
@@ -157,9 +164,9 @@ function crc64Tables(): [Uint32Array[], Uint32Array[]] {
     hi.push(th);
     lo.push(tl);
   }
-  crc64Hi = hi;
-  crc64Lo = lo;
-  return [hi, lo];
+  crc64Hi = hi as Slices;
+  crc64Lo = lo as Slices;
+  return [crc64Hi, crc64Lo];
 }
 
 class Crc64NvmeChecksum implements StreamingChecksum {
@@ -168,26 +175,8 @@ class Crc64NvmeChecksum implements StreamingChecksum {
   private lo = 0xffffffff;
   update(data: Uint8Array): void {
     const [H, L] = crc64Tables();
-    const [H0, H1, H2, H3, H4, H5, H6, H7] = H as [
-      Uint32Array,
-      Uint32Array,
-      Uint32Array,
-      Uint32Array,
-      Uint32Array,
-      Uint32Array,
-      Uint32Array,
-      Uint32Array,
-    ];
-    const [L0, L1, L2, L3, L4, L5, L6, L7] = L as [
-      Uint32Array,
-      Uint32Array,
-      Uint32Array,
-      Uint32Array,
-      Uint32Array,
-      Uint32Array,
-      Uint32Array,
-      Uint32Array,
-    ];
+    const [H0, H1, H2, H3, H4, H5, H6, H7] = H;
+    const [L0, L1, L2, L3, L4, L5, L6, L7] = L;
     let hi = this.hi;
     let lo = this.lo;
     let i = 0;
@@ -227,9 +216,9 @@ class Crc64NvmeChecksum implements StreamingChecksum {
 export function createChecksum(algorithm: ChecksumAlgorithm): StreamingChecksum {
   switch (algorithm) {
     case 'CRC32':
-      return new Crc32Checksum();
+      return new Crc32FamilyChecksum('CRC32', crc32Step);
     case 'CRC32C':
-      return new Crc32cChecksum();
+      return new Crc32FamilyChecksum('CRC32C', crc32c);
     case 'CRC64NVME':
       return new Crc64NvmeChecksum();
     case 'SHA1':

@@ -2,6 +2,7 @@
  * Real client binaries (rclone, restic, awscli, s3cmd ...). Missing outside CI: the test is
  * skipped with a loud reason. Missing under CI=true: the test fails, since .ci/run installs them.
  */
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -37,6 +38,11 @@ export interface ClientRun {
   code: number | null;
   out: string;
   err: string;
+}
+
+/** Asserts that a client run exited 0; the message is `what`, then its stderr and stdout. */
+export function assertOk(r: ClientRun, what: string): void {
+  assert.equal(r.code, 0, `${what}:\n${r.err}\n${r.out}`);
 }
 
 /**

@@ -6,9 +6,12 @@ import assert from 'node:assert/strict';
 import {
   PutObjectCommand,
   PutObjectLockConfigurationCommand,
+  PutObjectRetentionCommand,
   type ObjectLockLegalHoldStatus,
   type ObjectLockMode,
+  type ObjectLockRetention,
   type ObjectLockRetentionMode,
+  type PutObjectRetentionCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { newBucket } from './versioning.js';
@@ -40,12 +43,15 @@ export async function lockBucket(s3: S3Client, prefix: string): Promise<string> 
   return newBucket(s3, prefix, { create: { ObjectLockEnabledForBucket: true } });
 }
 
-/** PutObjectLockConfiguration with a default retention rule. */
+/**
+ * PutObjectLockConfiguration with a default retention rule. `period` is sent as given: S3 wants
+ * exactly one of Days and Years, positive (tests send invalid ones on purpose).
+ */
 export async function setDefault(
   s3: S3Client,
   Bucket: string,
   Mode: ObjectLockRetentionMode,
-  period: { Days: number } | { Years: number },
+  period: { Days?: number; Years?: number },
 ): Promise<void> {
   await s3.send(
     new PutObjectLockConfigurationCommand({
@@ -78,4 +84,27 @@ export async function putLocked(
   );
   assert.ok(out.VersionId, `PUT ${Key}: a version id`);
   return out.VersionId;
+}
+
+/**
+ * PutObjectRetention of `Key` (of version `VersionId` when given) with `Retention` (`{}` removes
+ * it); `bypass` adds x-amz-bypass-governance-retention: true.
+ */
+export function putRetention(
+  s3: S3Client,
+  Bucket: string,
+  Key: string,
+  VersionId: string | undefined,
+  Retention: ObjectLockRetention,
+  bypass = false,
+): Promise<PutObjectRetentionCommandOutput> {
+  return s3.send(
+    new PutObjectRetentionCommand({
+      Bucket,
+      Key,
+      ...(VersionId === undefined ? {} : { VersionId }),
+      Retention,
+      ...(bypass ? { BypassGovernanceRetention: true } : {}),
+    }),
+  );
 }

@@ -58,3 +58,24 @@ export async function startServeProcess(args: string[], env: NodeJS.ProcessEnv):
     },
   };
 }
+
+/**
+ * SIGTERM, then the exit code; a server still running after `ms` is killed (SIGKILL) and the
+ * returned promise rejects, so a shutdown that hangs fails the test instead of hanging it.
+ */
+export async function stopWithin(serve: ServeProcess, ms: number): Promise<number | null> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      serve.stop(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          serve.child.kill('SIGKILL');
+          reject(new Error(`serve did not exit within ${ms} ms of SIGTERM:\n${serve.stderr().slice(-2000)}`));
+        }, ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

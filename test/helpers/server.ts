@@ -44,6 +44,25 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/**
+ * An AWS SDK v3 client for an s3local endpoint: path style, region us-east-1, the given keys, no
+ * retries (a server error must fail the test, not be retried away); `extra` overrides any of it.
+ */
+export function sdkClient(
+  endpoint: string,
+  credentials: Credentials = TEST_CREDENTIALS,
+  extra: Partial<S3ClientConfig> = {},
+): S3Client {
+  return new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials,
+    maxAttempts: 1,
+    ...extra,
+  });
+}
+
 export async function tempDir(prefix = 's3local-test-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
 }
@@ -71,14 +90,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     backend,
     region,
     client(extra = {}) {
-      const c = new S3Client({
-        endpoint,
-        region,
-        forcePathStyle: true,
-        credentials: TEST_CREDENTIALS,
-        maxAttempts: 1,
-        ...extra,
-      });
+      const c = sdkClient(endpoint, TEST_CREDENTIALS, { region, ...extra });
       clients.push(c);
       return c;
     },
@@ -89,4 +101,13 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
       if (!opts.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * startServer(opts) and one SDK client for it (`srv.client()`), for
+ * `before(async () => ({ srv, s3 } = await startWithClient(...)))`.
+ */
+export async function startWithClient(opts: StartOptions = {}): Promise<{ srv: TestServer; s3: S3Client }> {
+  const srv = await startServer(opts);
+  return { srv, s3: srv.client() };
 }

@@ -9,6 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { awscliEnv, awscliVariants, clientEnv, clientTestOptions, runClient } from '../helpers/clients.js';
+import { rcloneRunner, writeRcloneConfig } from '../helpers/rclone.js';
 import { TEST_CREDENTIALS, startServer, tempDir, type TestServer } from '../helpers/server.js';
 
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
@@ -118,23 +119,8 @@ describe('command-line clients with auth on', () => {
   for (const v2 of [true, false]) {
     it(`rclone with v2_auth = ${v2}: copy and check`, clientTestOptions('rclone'), async () => {
       const conf = join(dir, `rclone-${v2}.conf`);
-      await writeFile(
-        conf,
-        [
-          '[srv]',
-          'type = s3',
-          'provider = Other',
-          `access_key_id = ${TEST_CREDENTIALS.accessKeyId}`,
-          `secret_access_key = ${TEST_CREDENTIALS.secretAccessKey}`,
-          `endpoint = ${srv.endpoint}`,
-          'region = us-east-1',
-          'force_path_style = true',
-          `v2_auth = ${v2}`,
-          '',
-        ].join('\n'),
-      );
-      const rclone = (...args: string[]) =>
-        run('rclone', ['--config', conf, '--retries', '1', ...args], clientEnv());
+      await writeRcloneConfig(conf, { endpoint: srv.endpoint, extra: [`v2_auth = ${v2}`] });
+      const rclone = rcloneRunner(conf, ['--retries', '1']);
       const copy = await rclone('copyto', bigFile, `srv:default/rclone-${v2}/big.bin`);
       assert.equal(copy.code, 0, copy.err);
       const check = await rclone('check', dir, `srv:default/rclone-${v2}`, '--include', 'big.bin');

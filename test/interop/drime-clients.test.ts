@@ -9,7 +9,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import {
   DeleteObjectCommand,
@@ -17,41 +17,21 @@ import {
   GetObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { decodeName } from '../../src/storage/drime/names.js';
-import { startFakeDrime, type FakeDrime } from '../fakes/drime/server.js';
+import type { FakeDrime } from '../fakes/drime/server.js';
 import { clientEnv, clientTestOptions, runClient } from '../helpers/clients.js';
-import { startServeProcess, type ServeProcess } from '../helpers/serve-process.js';
-import { TEST_CREDENTIALS, tempDir } from '../helpers/server.js';
-import { fakeFiles, isolatedEnv } from './drime-helpers.js';
+import { rcloneRunner, writeRcloneConfig } from '../helpers/rclone.js';
+import { stopWithin, type ServeProcess } from '../helpers/serve-process.js';
+import { TEST_CREDENTIALS } from '../helpers/server.js';
+import { fakeFiles, startDrimeServe, type DrimeServe } from './drime-helpers.js';
 
 const MiB = 1024 * 1024;
 const ROOT = 's3local/interop';
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-
-/**
- * SIGTERM, then the exit code; a server still running after `ms` is killed (SIGKILL) and the
- * returned promise rejects, so a shutdown that hangs fails the test instead of hanging it.
- */
-async function stopWithin(serve: ServeProcess, ms: number): Promise<number | null> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      serve.stop(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          serve.child.kill('SIGKILL');
-          reject(new Error(`serve did not exit within ${ms} ms of SIGTERM:\n${serve.stderr().slice(-2000)}`));
-        }, ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Every file below `dir` as `relative path -> bytes`. */
 async function readTree(dir: string): Promise<Map<string, Buffer>> {
@@ -68,41 +48,22 @@ async function readTree(dir: string): Promise<Map<string, Buffer>> {
 }
 
 describe('clients through s3local serve --backend drime (fake Drime API)', () => {
+  let drime: DrimeServe;
   let fake: FakeDrime;
   let home: string;
   let serve: ServeProcess;
   let s3: S3Client;
-  const spoolParent = (): string => join(home, 'tmp');
+  const spoolParent = (): string => drime.tmp;
 
   before(async () => {
-    fake = await startFakeDrime({ sameName: 'replace', download: 'redirect' });
-    home = await tempDir('s3local-drime-clients-');
-    await mkdir(spoolParent(), { recursive: true });
-    const env = isolatedEnv(home, {
-      TMPDIR: spoolParent(),
-      DRIME_API_KEY: fake.token,
-      DRIME_API_URL: fake.apiUrl,
-      S3LOCAL_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-      S3LOCAL_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+    drime = await startDrimeServe({
+      fake: { sameName: 'replace', download: 'redirect' },
+      homePrefix: 's3local-drime-clients-',
+      rootFolder: ROOT,
     });
-    serve = await startServeProcess(
-      ['--backend', 'drime', '--root-folder', ROOT, '--listen', '127.0.0.1:0'],
-      env,
-    );
-    s3 = new S3Client({
-      endpoint: serve.endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: TEST_CREDENTIALS,
-      maxAttempts: 1,
-    });
+    ({ fake, home, serve, s3 } = drime);
   });
-  after(async () => {
-    s3?.destroy();
-    if (serve) await stopWithin(serve, 15_000).catch(() => undefined);
-    await fake?.close();
-    await rm(home, { recursive: true, force: true });
-  });
+  after(async () => drime?.close());
 
   it('starts with the Drime banner and never prints the token', () => {
     const out = serve.stdout();
@@ -132,38 +93,17 @@ describe('clients through s3local serve --backend drime (fake Drime API)', () =>
         await writeFile(join(src, rel), data);
       }
       const conf = join(home, 'rclone.conf');
-      await writeFile(
-        conf,
-        [
-          '[drime]',
-          'type = s3',
-          'provider = Other',
-          `access_key_id = ${TEST_CREDENTIALS.accessKeyId}`,
-          `secret_access_key = ${TEST_CREDENTIALS.secretAccessKey}`,
-          `endpoint = ${serve.endpoint}`,
-          'region = us-east-1',
-          'force_path_style = true',
-          '',
-        ].join('\n'),
-      );
-      const rclone = (...args: string[]) =>
-        runClient(
-          'rclone',
-          [
-            '--config',
-            conf,
-            '--retries',
-            '1',
-            '--low-level-retries',
-            '2',
-            '--transfers',
-            '8',
-            '--checkers',
-            '16',
-            ...args,
-          ],
-          clientEnv(),
-        );
+      await writeRcloneConfig(conf, { name: 'drime', endpoint: serve.endpoint });
+      const rclone = rcloneRunner(conf, [
+        '--retries',
+        '1',
+        '--low-level-retries',
+        '2',
+        '--transfers',
+        '8',
+        '--checkers',
+        '16',
+      ]);
       const copy = await rclone('copy', src, 'drime:default/tree');
       assert.equal(copy.code, 0, copy.err);
       const check = await rclone('check', src, 'drime:default/tree');

@@ -1,10 +1,15 @@
 /**
- * Shared bits of the Drime interop tests: running the CLI in this process against the fake Drime
- * API, and reading what the fake stored.
+ * Shared bits of the Drime interop tests: the real `s3local serve --backend drime` process on the
+ * fake Drime API, running the CLI in this process against it, and reading what the fake stored.
  */
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { runCli } from '../../src/cli/program.js';
-import type { FakeDrime } from '../fakes/drime/server.js';
-import type { FakeEntry } from '../fakes/drime/state.js';
+import { startFakeDrime, type FakeDrime } from '../fakes/drime/server.js';
+import type { FakeEntry, FakeOptions } from '../fakes/drime/state.js';
+import { startServeProcess, stopWithin, type ServeProcess } from '../helpers/serve-process.js';
+import { TEST_CREDENTIALS, sdkClient, tempDir } from '../helpers/server.js';
 import { fakeTerminal } from '../unit/config/fake-terminal.js';
 
 /** An environment with none of this machine's s3local, Drime or AWS settings, plus `extra`. */
@@ -87,4 +92,66 @@ export function fakeFiles(
     out.set(key, { entry, bytes: fake.state.blobOf(entry) });
   }
   return out;
+}
+
+/** A running `s3local serve --backend drime` process, its fake Drime API and an SDK client. */
+export interface DrimeServe {
+  fake: FakeDrime;
+  /** The isolated HOME (removed by close()). */
+  home: string;
+  /** `<home>/tmp`, the server's TMPDIR (where it makes its spool directory). */
+  tmp: string;
+  serve: ServeProcess;
+  /** AWS SDK v3 client for the server (test credentials, path style, no retries). */
+  s3: S3Client;
+  /** Destroys the client, stops the server (killed after 15 s), closes the fake, removes home. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a fake Drime API in this process (`fake` options), then the real `s3local serve
+ * --backend drime` on 127.0.0.1:0 against it, in an isolated HOME made from `homePrefix`, with
+ * the test credentials and, when given, `--root-folder rootFolder`.
+ */
+export async function startDrimeServe(opts: {
+  fake: Partial<FakeOptions>;
+  homePrefix: string;
+  rootFolder?: string;
+}): Promise<DrimeServe> {
+  const fake = await startFakeDrime(opts.fake);
+  const home = await tempDir(opts.homePrefix);
+  const tmp = join(home, 'tmp');
+  const cleanUp = async () => {
+    await fake.close();
+    await rm(home, { recursive: true, force: true });
+  };
+  let serve: ServeProcess;
+  try {
+    await mkdir(tmp, { recursive: true });
+    const env = isolatedEnv(home, {
+      TMPDIR: tmp,
+      DRIME_API_KEY: fake.token,
+      DRIME_API_URL: fake.apiUrl,
+      S3LOCAL_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+      S3LOCAL_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+    });
+    const root = opts.rootFolder === undefined ? [] : ['--root-folder', opts.rootFolder];
+    serve = await startServeProcess(['--backend', 'drime', ...root, '--listen', '127.0.0.1:0'], env);
+  } catch (err) {
+    await cleanUp();
+    throw err;
+  }
+  const s3 = sdkClient(serve.endpoint);
+  return {
+    fake,
+    home,
+    tmp,
+    serve,
+    s3,
+    async close() {
+      s3.destroy();
+      await stopWithin(serve, 15_000).catch(() => undefined);
+      await cleanUp();
+    },
+  };
 }

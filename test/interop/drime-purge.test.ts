@@ -9,90 +9,43 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { startFakeDrime, type FakeDrime } from '../fakes/drime/server.js';
-import { clientEnv, clientTestOptions, runClient, type ClientRun } from '../helpers/clients.js';
-import { startServeProcess, type ServeProcess } from '../helpers/serve-process.js';
-import { TEST_CREDENTIALS, tempDir } from '../helpers/server.js';
-import { isolatedEnv } from './drime-helpers.js';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { assertOk as ok, clientTestOptions } from '../helpers/clients.js';
+import { rcloneRunner, writeRcloneConfig } from '../helpers/rclone.js';
+import { startDrimeServe, type DrimeServe } from './drime-helpers.js';
 
 const ROOT = 's3local/purge';
 /** How long s3local keeps a folder listing (DrimeBackendOptions.listingCacheTtlMs's default). */
 const LISTING_TTL_MS = 10_000;
 
-const ok = (r: ClientRun, what: string) => assert.equal(r.code, 0, `${what}:\n${r.err}\n${r.out}`);
-
 describe('rclone sync then purge through s3local serve --backend drime (fake Drime API)', () => {
-  let fake: FakeDrime;
-  let home: string;
-  let serve: ServeProcess;
-  let s3: S3Client;
+  let drime: DrimeServe;
 
   before(async () => {
     // Same-name uploads create a second entry (the Drime behaviour the matrix runs against).
-    fake = await startFakeDrime({ sameName: 'duplicate' });
-    home = await tempDir('s3local-drime-purge-');
-    await mkdir(join(home, 'tmp'), { recursive: true });
-    const env = isolatedEnv(home, {
-      TMPDIR: join(home, 'tmp'),
-      DRIME_API_KEY: fake.token,
-      DRIME_API_URL: fake.apiUrl,
-      S3LOCAL_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-      S3LOCAL_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-    });
-    serve = await startServeProcess(
-      ['--backend', 'drime', '--root-folder', ROOT, '--listen', '127.0.0.1:0'],
-      env,
-    );
-    s3 = new S3Client({
-      endpoint: serve.endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: TEST_CREDENTIALS,
-      maxAttempts: 1,
+    drime = await startDrimeServe({
+      fake: { sameName: 'duplicate' },
+      homePrefix: 's3local-drime-purge-',
+      rootFolder: ROOT,
     });
   });
-  after(async () => {
-    s3?.destroy();
-    if (serve) {
-      const stopped = serve.stop();
-      const timer = setTimeout(() => serve.child.kill('SIGKILL'), 15_000);
-      await stopped;
-      clearTimeout(timer);
-    }
-    await fake?.close();
-    await rm(home, { recursive: true, force: true });
-  });
+  after(async () => drime?.close());
 
   it(
     'a key self-copied by sync and then purged is gone from Drime and stays unlisted',
     { ...clientTestOptions('rclone'), timeout: 180_000 },
     async () => {
+      const { fake, home, serve, s3 } = drime;
       const conf = join(home, 'rclone.conf');
-      await writeFile(
+      await writeRcloneConfig(conf, { endpoint: serve.endpoint });
+      const rclone = rcloneRunner(
         conf,
-        [
-          '[srv]',
-          'type = s3',
-          'provider = Other',
-          `access_key_id = ${TEST_CREDENTIALS.accessKeyId}`,
-          `secret_access_key = ${TEST_CREDENTIALS.secretAccessKey}`,
-          `endpoint = ${serve.endpoint}`,
-          'region = us-east-1',
-          'force_path_style = true',
-          '',
-        ].join('\n'),
+        ['--retries', '1', '--low-level-retries', '1', '--transfers', '8'],
+        120_000,
       );
-      const rclone = (...args: string[]) =>
-        runClient(
-          'rclone',
-          ['--config', conf, '--retries', '1', '--low-level-retries', '1', '--transfers', '8', ...args],
-          clientEnv(),
-          120_000,
-        );
       const src = join(home, 'src');
       for (let d = 0; d < 5; d++) {
         await mkdir(join(src, 'many', `d${d}`), { recursive: true });

@@ -5,7 +5,6 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
 import {
   GetBucketVersioningCommand,
   GetObjectLockConfigurationCommand,
@@ -13,12 +12,9 @@ import {
   PutBucketVersioningCommand,
   PutObjectCommand,
   PutObjectLegalHoldCommand,
-  S3Client,
+  type S3Client,
 } from '@aws-sdk/client-s3';
-import { startFakeDrime, type FakeDrime } from '../fakes/drime/server.js';
-import { startServeProcess, type ServeProcess } from '../helpers/serve-process.js';
-import { TEST_CREDENTIALS, tempDir } from '../helpers/server.js';
-import { isolatedEnv } from './drime-helpers.js';
+import { startDrimeServe, type DrimeServe } from './drime-helpers.js';
 
 async function failure(p: Promise<unknown>): Promise<{ name: string; status: number | undefined }> {
   try {
@@ -31,36 +27,18 @@ async function failure(p: Promise<unknown>): Promise<{ name: string; status: num
 }
 
 describe('versioning and object lock on the Drime backend (fake Drime API)', { timeout: 60_000 }, () => {
-  let fake: FakeDrime;
-  let home: string;
-  let serve: ServeProcess;
+  let drime: DrimeServe;
   let s3: S3Client;
   const Bucket = 'default';
 
   before(async () => {
-    fake = await startFakeDrime({ sameName: 'replace', download: 'stream' });
-    home = await tempDir('s3local-drime-versioning-');
-    const env = isolatedEnv(home, {
-      DRIME_API_KEY: fake.token,
-      DRIME_API_URL: fake.apiUrl,
-      S3LOCAL_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-      S3LOCAL_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+    drime = await startDrimeServe({
+      fake: { sameName: 'replace', download: 'stream' },
+      homePrefix: 's3local-drime-versioning-',
     });
-    serve = await startServeProcess(['--backend', 'drime', '--listen', '127.0.0.1:0'], env);
-    s3 = new S3Client({
-      endpoint: serve.endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: TEST_CREDENTIALS,
-      maxAttempts: 1,
-    });
+    s3 = drime.s3;
   });
-  after(async () => {
-    s3?.destroy();
-    await serve?.stop();
-    await fake?.close();
-    await rm(home, { recursive: true, force: true });
-  });
+  after(async () => drime?.close());
 
   it('PutBucketVersioning and the object lock operations answer 501 NotImplemented', async () => {
     const enable = s3.send(

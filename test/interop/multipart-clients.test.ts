@@ -6,38 +6,19 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import * as zlib from 'node:zlib';
 import { awscliEnv, awscliVariants, clientEnv, clientTestOptions, runClient } from '../helpers/clients.js';
 import { TEST_CREDENTIALS, startServer, tempDir, type TestServer } from '../helpers/server.js';
+import { rcloneRunner, writeRcloneConfig } from '../helpers/rclone.js';
+import { compositeCrc32, crc32Bytes, md5Bytes, multipartETag } from '../helpers/multipart.js';
 
 const MiB = 1024 * 1024;
 const PYENV_PYTHON = join(homedir(), '.pyenv', 'shims', 'python3');
 const PYTHON = existsSync(PYENV_PYTHON) ? PYENV_PYTHON : 'python3';
-
-const md5 = (b: Buffer): Buffer => createHash('md5').update(b).digest();
-
-function multipartETag(data: Buffer, partSize: number): string {
-  const md5s: Buffer[] = [];
-  for (let i = 0; i < data.length; i += partSize) md5s.push(md5(data.subarray(i, i + partSize)));
-  return `"${createHash('md5').update(Buffer.concat(md5s)).digest('hex')}-${md5s.length}"`;
-}
-
-function crc32(b: Buffer): Buffer {
-  const out = Buffer.alloc(4);
-  out.writeUInt32BE(zlib.crc32(b) >>> 0);
-  return out;
-}
-
-function compositeCrc32(data: Buffer, partSize: number): string {
-  const sums: Buffer[] = [];
-  for (let i = 0; i < data.length; i += partSize) sums.push(crc32(data.subarray(i, i + partSize)));
-  return `${crc32(Buffer.concat(sums)).toString('base64')}-${sums.length}`;
-}
 
 /** boto3 must import in the chosen Python; otherwise skip loudly (and fail under CI). */
 async function boto3Options(): Promise<{ skip?: string; timeout: number }> {
@@ -117,7 +98,7 @@ describe('multipart with command-line clients', () => {
       const down = join(dir, `down-${label.length}.bin`);
       const dl = await aws('s3', 'cp', `s3://default/${key}`, down);
       assert.equal(dl.code, 0, dl.err);
-      assert.ok(md5(await readFile(down)).equals(md5(whole)));
+      assert.ok(md5Bytes(await readFile(down)).equals(md5Bytes(whole)));
     });
   }
 
@@ -154,9 +135,9 @@ describe('multipart with command-line clients', () => {
         assert.equal(head.ChecksumCRC32, compositeCrc32(whole, 8 * MiB));
       } else {
         assert.equal(head.ChecksumType, 'FULL_OBJECT');
-        assert.equal(head.ChecksumCRC32, crc32(whole).toString('base64'));
+        assert.equal(head.ChecksumCRC32, crc32Bytes(whole).toString('base64'));
       }
-      assert.ok(md5(await readFile(out)).equals(md5(whole)));
+      assert.ok(md5Bytes(await readFile(out)).equals(md5Bytes(whole)));
     }
   });
 
@@ -166,26 +147,8 @@ describe('multipart with command-line clients', () => {
     await mkdir(src, { recursive: true });
     await writeFile(join(src, 'sixty.bin'), data);
     const conf = join(dir, 'rclone.conf');
-    await writeFile(
-      conf,
-      [
-        '[srv]',
-        'type = s3',
-        'provider = Other',
-        `access_key_id = ${TEST_CREDENTIALS.accessKeyId}`,
-        `secret_access_key = ${TEST_CREDENTIALS.secretAccessKey}`,
-        `endpoint = ${srv.endpoint}`,
-        'region = us-east-1',
-        'force_path_style = true',
-        '',
-      ].join('\n'),
-    );
-    const rclone = (...args: string[]) =>
-      runClient(
-        'rclone',
-        ['--config', conf, '--retries', '1', '--low-level-retries', '1', ...args],
-        clientEnv(),
-      );
+    await writeRcloneConfig(conf, { endpoint: srv.endpoint });
+    const rclone = rcloneRunner(conf, ['--retries', '1', '--low-level-retries', '1']);
     const copy = await rclone(
       'copy',
       src,

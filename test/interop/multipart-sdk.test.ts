@@ -10,10 +10,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as zlib from 'node:zlib';
 import {
   AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -23,35 +21,15 @@ import {
   UploadPartCommand,
   UploadPartCopyCommand,
   type S3Client,
+  type UploadPartCopyCommandInput,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { startServer, tempDir, type TestServer } from '../helpers/server.js';
+import { completeUpload, compositeCrc32, crc32Bytes, md5Bytes, multipartETag } from '../helpers/multipart.js';
 
 const MiB = 1024 * 1024;
 const Bucket = 'default';
 const T = { timeout: 300_000 };
-
-const md5 = (b: Buffer): Buffer => createHash('md5').update(b).digest();
-
-/** `md5(concat(part md5s))-N`, computed here from the bytes. */
-function multipartETag(data: Buffer, partSize: number): string {
-  const md5s: Buffer[] = [];
-  for (let i = 0; i < data.length; i += partSize) md5s.push(md5(data.subarray(i, i + partSize)));
-  return `"${createHash('md5').update(Buffer.concat(md5s)).digest('hex')}-${md5s.length}"`;
-}
-
-function crc32(b: Buffer): Buffer {
-  const out = Buffer.alloc(4);
-  out.writeUInt32BE(zlib.crc32(b) >>> 0);
-  return out;
-}
-
-/** The COMPOSITE CRC32: CRC32 of the concatenated binary part CRC32s, then `-N`. */
-function compositeCrc32(data: Buffer, partSize: number): string {
-  const sums: Buffer[] = [];
-  for (let i = 0; i < data.length; i += partSize) sums.push(crc32(data.subarray(i, i + partSize)));
-  return `${crc32(Buffer.concat(sums)).toString('base64')}-${sums.length}`;
-}
 
 async function bytesOf(out: { Body?: unknown }): Promise<Buffer> {
   const b = out.Body as { transformToByteArray(): Promise<Uint8Array> };
@@ -108,7 +86,7 @@ describe('multipart with the AWS SDK v3', () => {
       assert.equal(head.PartsCount, 20);
       if (mode === 'WHEN_SUPPORTED') assert.equal(head.ChecksumCRC32, compositeCrc32(big, 5 * MiB));
       const got = await client.send(new GetObjectCommand({ Bucket, Key, ChecksumMode: 'ENABLED' }));
-      assert.ok(md5(await bytesOf(got)).equals(md5(big)));
+      assert.ok(md5Bytes(await bytesOf(got)).equals(md5Bytes(big)));
     });
   }
 
@@ -159,7 +137,7 @@ describe('multipart with the AWS SDK v3', () => {
       // COMPOSITE: the part's own CRC32, which the SDK validates on the GET.
       assert.equal(
         head.ChecksumCRC32,
-        crc32(big.subarray((n - 1) * 5 * MiB, n * 5 * MiB)).toString('base64'),
+        crc32Bytes(big.subarray((n - 1) * 5 * MiB, n * 5 * MiB)).toString('base64'),
       );
       const got = await s3.send(
         new GetObjectCommand({ Bucket, Key, PartNumber: n, ChecksumMode: 'ENABLED' }),
@@ -181,82 +159,39 @@ describe('multipart with the AWS SDK v3', () => {
     const { UploadId } = await s3.send(
       new CreateMultipartUploadCommand({ Bucket, Key, ChecksumAlgorithm: 'SHA256' }),
     );
-    const p1 = await s3.send(
-      new UploadPartCopyCommand({
-        Bucket,
-        Key,
-        UploadId,
-        PartNumber: 1,
-        CopySource: `${Bucket}/${src}`,
-        CopySourceRange: `bytes=0-${5 * MiB - 1}`,
-        CopySourceIfMatch: put.ETag,
-      }),
-    );
-    assert.equal(p1.CopyPartResult?.ETag, `"${md5(data.subarray(0, 5 * MiB)).toString('hex')}"`);
+    const copyPart = (PartNumber: number, source: Partial<UploadPartCopyCommandInput>) =>
+      s3.send(
+        new UploadPartCopyCommand({
+          Bucket,
+          Key,
+          UploadId,
+          PartNumber,
+          CopySource: `${Bucket}/${src}`,
+          ...source,
+        }),
+      );
+    const p1 = await copyPart(1, {
+      CopySourceRange: `bytes=0-${5 * MiB - 1}`,
+      CopySourceIfMatch: put.ETag,
+    });
+    assert.equal(p1.CopyPartResult?.ETag, `"${md5Bytes(data.subarray(0, 5 * MiB)).toString('hex')}"`);
     assert.equal(
       p1.CopyPartResult?.ChecksumSHA256,
       createHash('sha256')
         .update(data.subarray(0, 5 * MiB))
         .digest('base64'),
     );
-    const p2 = await s3.send(
-      new UploadPartCopyCommand({
-        Bucket,
-        Key,
-        UploadId,
-        PartNumber: 2,
-        CopySource: `${Bucket}/${src}`,
-        CopySourceRange: `bytes=${5 * MiB}-${data.length - 1}`,
-      }),
-    );
-    await expectError(
-      s3.send(
-        new UploadPartCopyCommand({
-          Bucket,
-          Key,
-          UploadId,
-          PartNumber: 3,
-          CopySource: `${Bucket}/${src}`,
-          CopySourceIfNoneMatch: put.ETag,
-        }),
-      ),
-      'PreconditionFailed',
-      412,
-    );
-    await expectError(
-      s3.send(
-        new UploadPartCopyCommand({
-          Bucket,
-          Key,
-          UploadId,
-          PartNumber: 3,
-          CopySource: `${Bucket}/${src}`,
-          CopySourceRange: `bytes=0-${data.length}`,
-        }),
-      ),
-      'InvalidArgument',
-      400,
-    );
-    const done = await s3.send(
-      new CompleteMultipartUploadCommand({
-        Bucket,
-        Key,
-        UploadId,
-        MultipartUpload: {
-          Parts: [
-            {
-              PartNumber: 1,
-              ETag: p1.CopyPartResult?.ETag,
-              ChecksumSHA256: p1.CopyPartResult?.ChecksumSHA256,
-            },
-            {
-              PartNumber: 2,
-              ETag: p2.CopyPartResult?.ETag,
-              ChecksumSHA256: p2.CopyPartResult?.ChecksumSHA256,
-            },
-          ],
-        },
-      }),
+    const p2 = await copyPart(2, { CopySourceRange: `bytes=${5 * MiB}-${data.length - 1}` });
+    await expectError(copyPart(3, { CopySourceIfNoneMatch: put.ETag }), 'PreconditionFailed', 412);
+    await expectError(copyPart(3, { CopySourceRange: `bytes=0-${data.length}` }), 'InvalidArgument', 400);
+    const done = await completeUpload(
+      s3,
+      { Bucket, Key, UploadId },
+      [p1, p2].map((p, i) => ({
+        PartNumber: i + 1,
+        ETag: p.CopyPartResult?.ETag,
+        ChecksumSHA256: p.CopyPartResult?.ChecksumSHA256,
+      })),
     );
     assert.match(done.ChecksumSHA256 ?? '', /-2$/);
     const got = await s3.send(new GetObjectCommand({ Bucket, Key }));
@@ -360,15 +295,9 @@ describe('multipart with the AWS SDK v3', () => {
       }),
     );
     const completes = uploads.map((u) =>
-      plain.send(
-        new CompleteMultipartUploadCommand({
-          Bucket,
-          Key,
-          UploadId: u.UploadId,
-          IfNoneMatch: '*',
-          MultipartUpload: { Parts: [{ PartNumber: 1, ETag: u.ETag }] },
-        }),
-      ),
+      completeUpload(plain, { Bucket, Key, UploadId: u.UploadId }, [{ PartNumber: 1, ETag: u.ETag }], {
+        IfNoneMatch: '*',
+      }),
     );
     assert.equal(await settle(completes), 1);
     // If-Match on Complete: the current ETag wins, a stale one is 412.
@@ -377,29 +306,13 @@ describe('multipart with the AWS SDK v3', () => {
     const part = await plain.send(
       new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 1, Body: 'replacement' }),
     );
-    const parts = { Parts: [{ PartNumber: 1, ETag: part.ETag }] };
+    const parts = [{ PartNumber: 1, ETag: part.ETag }];
     await expectError(
-      plain.send(
-        new CompleteMultipartUploadCommand({
-          Bucket,
-          Key,
-          UploadId,
-          IfMatch: '"0123"',
-          MultipartUpload: parts,
-        }),
-      ),
+      completeUpload(plain, { Bucket, Key, UploadId }, parts, { IfMatch: '"0123"' }),
       'PreconditionFailed',
       412,
     );
-    await plain.send(
-      new CompleteMultipartUploadCommand({
-        Bucket,
-        Key,
-        UploadId,
-        IfMatch: head.ETag,
-        MultipartUpload: parts,
-      }),
-    );
+    await completeUpload(plain, { Bucket, Key, UploadId }, parts, { IfMatch: head.ETag });
     assert.equal(
       (await bytesOf(await plain.send(new GetObjectCommand({ Bucket, Key })))).toString(),
       'replacement',
@@ -433,24 +346,18 @@ describe('multipart across a server restart', () => {
       for (const [i, Body] of parts.slice(1).entries()) {
         rest.push(await s3.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: i + 2, Body })));
       }
-      const done = await s3.send(
-        new CompleteMultipartUploadCommand({
-          Bucket,
-          Key,
-          UploadId,
-          MultipartUpload: {
-            Parts: [first, ...rest].map((p, i) => ({
-              PartNumber: i + 1,
-              ETag: p.ETag,
-              ChecksumCRC32: p.ChecksumCRC32,
-            })),
-          },
-        }),
+      const done = await completeUpload(
+        s3,
+        { Bucket, Key, UploadId },
+        [first, ...rest].map((p, i) => ({ PartNumber: i + 1, ETag: p.ETag, ChecksumCRC32: p.ChecksumCRC32 })),
       );
       const whole = Buffer.concat(parts);
-      const md5s = parts.map(md5);
+      const md5s = parts.map(md5Bytes);
       assert.equal(done.ETag, `"${createHash('md5').update(Buffer.concat(md5s)).digest('hex')}-3"`);
-      assert.equal(done.ChecksumCRC32, `${crc32(Buffer.concat(parts.map(crc32))).toString('base64')}-3`);
+      assert.equal(
+        done.ChecksumCRC32,
+        `${crc32Bytes(Buffer.concat(parts.map(crc32Bytes))).toString('base64')}-3`,
+      );
       const got = await s3.send(new GetObjectCommand({ Bucket, Key }));
       assert.ok((await bytesOf(got)).equals(whole));
       assert.deepEqual(await readdir(join(dataDir, '.s3local', 'uploads')), []);

@@ -24,20 +24,24 @@ import {
   PutObjectRetentionCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startWithClient, type TestServer } from '../helpers/server.js';
 import { bodyText, expectError, newBucket } from '../helpers/versioning.js';
-import { DAY, assertSameInstant, fromNow, lockBucket, putLocked } from '../helpers/object-lock.js';
+import {
+  DAY,
+  assertSameInstant,
+  fromNow,
+  lockBucket,
+  putLocked,
+  putRetention,
+} from '../helpers/object-lock.js';
 
 describe('AWS SDK v3: object lock retention, legal holds and deletes (advanced mode)', () => {
   let srv: TestServer;
   let s3: S3Client;
 
-  before(async () => {
-    srv = await startServer({ advanced: true });
-    // The SDK's default: a CRC32 checksum on every PUT, which satisfies the object lock integrity
-    // requirement (the tests without one use raw requests or WHEN_REQUIRED below).
-    s3 = srv.client();
-  });
+  // The SDK's default: a CRC32 checksum on every PUT, which satisfies the object lock integrity
+  // requirement (the tests without one use raw requests or WHEN_REQUIRED below).
+  before(async () => ({ srv, s3 } = await startWithClient({ advanced: true })));
   after(async () => srv.close());
 
   it('PutObjectRetention: extending is allowed; COMPLIANCE is never shortened, changed or removed', async () => {
@@ -47,14 +51,7 @@ describe('AWS SDK v3: object lock retention, legal holds and deletes (advanced m
     // userguide/object-lock.html, "Retention periods": "You can extend a retention period after
     // you've applied a retention setting to an object version" — by anyone allowed to set one.
     const later = fromNow(2 * DAY);
-    await s3.send(
-      new PutObjectRetentionCommand({
-        Bucket,
-        Key: 'k',
-        VersionId: vid,
-        Retention: { Mode: 'COMPLIANCE', RetainUntilDate: later },
-      }),
-    );
+    await putRetention(s3, Bucket, 'k', vid, { Mode: 'COMPLIANCE', RetainUntilDate: later });
     let ret = await s3.send(new GetObjectRetentionCommand({ Bucket, Key: 'k', VersionId: vid }));
     assert.equal(ret.Retention?.Mode, 'COMPLIANCE');
     assertSameInstant(ret.Retention?.RetainUntilDate, later, 'extended retain-until');
@@ -89,53 +86,19 @@ describe('AWS SDK v3: object lock retention, legal holds and deletes (advanced m
     // userguide/object-lock.html: in governance mode users can't alter the lock settings unless
     // they have special permissions and send x-amz-bypass-governance-retention: true.
     await expectError(
-      s3.send(
-        new PutObjectRetentionCommand({
-          Bucket,
-          Key: 'k',
-          VersionId: vid,
-          Retention: { Mode: 'GOVERNANCE', RetainUntilDate: shorter },
-        }),
-      ),
+      putRetention(s3, Bucket, 'k', vid, { Mode: 'GOVERNANCE', RetainUntilDate: shorter }),
       'AccessDenied',
       403,
     );
-    await s3.send(
-      new PutObjectRetentionCommand({
-        Bucket,
-        Key: 'k',
-        VersionId: vid,
-        Retention: { Mode: 'GOVERNANCE', RetainUntilDate: shorter },
-        BypassGovernanceRetention: true,
-      }),
-    );
+    await putRetention(s3, Bucket, 'k', vid, { Mode: 'GOVERNANCE', RetainUntilDate: shorter }, true);
     const ret = await s3.send(new GetObjectRetentionCommand({ Bucket, Key: 'k', VersionId: vid }));
     assertSameInstant(ret.Retention?.RetainUntilDate, shorter, 'shortened with the bypass');
     // Extending needs no bypass.
     const longer = fromNow(5 * DAY);
-    await s3.send(
-      new PutObjectRetentionCommand({
-        Bucket,
-        Key: 'k',
-        VersionId: vid,
-        Retention: { Mode: 'GOVERNANCE', RetainUntilDate: longer },
-      }),
-    );
+    await putRetention(s3, Bucket, 'k', vid, { Mode: 'GOVERNANCE', RetainUntilDate: longer });
     // Removing: refused without the bypass, done with it.
-    await expectError(
-      s3.send(new PutObjectRetentionCommand({ Bucket, Key: 'k', VersionId: vid, Retention: {} })),
-      'AccessDenied',
-      403,
-    );
-    await s3.send(
-      new PutObjectRetentionCommand({
-        Bucket,
-        Key: 'k',
-        VersionId: vid,
-        Retention: {},
-        BypassGovernanceRetention: true,
-      }),
-    );
+    await expectError(putRetention(s3, Bucket, 'k', vid, {}), 'AccessDenied', 403);
+    await putRetention(s3, Bucket, 'k', vid, {}, true);
     const head = await s3.send(new HeadObjectCommand({ Bucket, Key: 'k', VersionId: vid }));
     assert.equal(head.ObjectLockMode, undefined);
     assert.equal(head.ObjectLockRetainUntilDate, undefined);
@@ -156,26 +119,15 @@ describe('AWS SDK v3: object lock retention, legal holds and deletes (advanced m
     await putLocked(s3, Bucket, 'k', 'two');
     // API_PutObjectRetention: "The retain until date must be in the future".
     await expectError(
-      s3.send(
-        new PutObjectRetentionCommand({
-          Bucket,
-          Key: 'k',
-          VersionId: v1,
-          Retention: { Mode: 'GOVERNANCE', RetainUntilDate: new Date(Date.now() - 60_000) },
-        }),
-      ),
+      putRetention(s3, Bucket, 'k', v1, {
+        Mode: 'GOVERNANCE',
+        RetainUntilDate: new Date(Date.now() - 60_000),
+      }),
       'InvalidArgument',
       400,
     );
     const until = fromNow(DAY);
-    await s3.send(
-      new PutObjectRetentionCommand({
-        Bucket,
-        Key: 'k',
-        VersionId: v1,
-        Retention: { Mode: 'COMPLIANCE', RetainUntilDate: until },
-      }),
-    );
+    await putRetention(s3, Bucket, 'k', v1, { Mode: 'COMPLIANCE', RetainUntilDate: until });
     const head = await s3.send(new HeadObjectCommand({ Bucket, Key: 'k', VersionId: v1 }));
     assert.equal(head.ObjectLockMode, 'COMPLIANCE', 'the noncurrent version is locked');
     const current = await s3.send(new HeadObjectCommand({ Bucket, Key: 'k' }));
@@ -183,13 +135,7 @@ describe('AWS SDK v3: object lock retention, legal holds and deletes (advanced m
     const plain = await newBucket(s3, 'retplain', { versioning: 'Enabled' });
     await s3.send(new PutObjectCommand({ Bucket: plain, Key: 'k', Body: 'x' }));
     await expectError(
-      s3.send(
-        new PutObjectRetentionCommand({
-          Bucket: plain,
-          Key: 'k',
-          Retention: { Mode: 'GOVERNANCE', RetainUntilDate: until },
-        }),
-      ),
+      putRetention(s3, plain, 'k', undefined, { Mode: 'GOVERNANCE', RetainUntilDate: until }),
       'InvalidRequest',
       400,
     );

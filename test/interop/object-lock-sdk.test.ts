@@ -15,7 +15,6 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { crc32 } from '@node-rs/crc32';
 import {
-  CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
@@ -30,7 +29,8 @@ import {
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startWithClient, type TestServer } from '../helpers/server.js';
+import { completeUpload } from '../helpers/multipart.js';
 import { errorCode, rawRequest } from '../helpers/sign.js';
 import {
   bodyText,
@@ -54,12 +54,9 @@ describe('AWS SDK v3: object lock (advanced mode)', () => {
   let srv: TestServer;
   let s3: S3Client;
 
-  before(async () => {
-    srv = await startServer({ advanced: true });
-    // The SDK's default: a CRC32 checksum on every PUT, which satisfies the object lock integrity
-    // requirement (the tests without one use raw requests or WHEN_REQUIRED below).
-    s3 = srv.client();
-  });
+  // The SDK's default: a CRC32 checksum on every PUT, which satisfies the object lock integrity
+  // requirement (the tests without one use raw requests or WHEN_REQUIRED below).
+  before(async () => ({ srv, s3 } = await startWithClient({ advanced: true })));
   after(async () => srv.close());
 
   it('CreateBucket with object lock enables versioning, which can then never be suspended', async () => {
@@ -147,34 +144,10 @@ describe('AWS SDK v3: object lock (advanced mode)', () => {
     assert.deepEqual(cfg.ObjectLockConfiguration?.Rule?.DefaultRetention, { Mode: 'COMPLIANCE', Years: 1 });
     // API_PutObjectLockConfiguration: "The DefaultRetention period can be either Days or Years
     // but you must select one. You cannot specify Days and Years at the same time."
-    await expectError(
-      s3.send(
-        new PutObjectLockConfigurationCommand({
-          Bucket,
-          ObjectLockConfiguration: {
-            ObjectLockEnabled: 'Enabled',
-            Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 1, Years: 1 } },
-          },
-        }),
-      ),
-      'MalformedXML',
-      400,
-    );
+    await expectError(setDefault(s3, Bucket, 'GOVERNANCE', { Days: 1, Years: 1 }), 'MalformedXML', 400);
     // AWS: InvalidArgument "Default retention period must be a positive integer value".
     for (const period of [{ Days: 0 }, { Years: 0 }, { Days: -1 }]) {
-      await expectError(
-        s3.send(
-          new PutObjectLockConfigurationCommand({
-            Bucket,
-            ObjectLockConfiguration: {
-              ObjectLockEnabled: 'Enabled',
-              Rule: { DefaultRetention: { Mode: 'GOVERNANCE', ...period } },
-            },
-          }),
-        ),
-        'InvalidArgument',
-        400,
-      );
+      await expectError(setDefault(s3, Bucket, 'GOVERNANCE', period), 'InvalidArgument', 400);
     }
     cfg = await s3.send(new GetObjectLockConfigurationCommand({ Bucket }));
     assert.deepEqual(
@@ -410,19 +383,10 @@ describe('AWS SDK v3: object lock (advanced mode)', () => {
         }),
       );
       const p2 = await s3.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 2, Body: 'tail' }));
-      const done = await s3.send(
-        new CompleteMultipartUploadCommand({
-          Bucket,
-          Key,
-          UploadId,
-          MultipartUpload: {
-            Parts: [
-              { PartNumber: 1, ETag: p1.ETag! },
-              { PartNumber: 2, ETag: p2.ETag! },
-            ],
-          },
-        }),
-      );
+      const done = await completeUpload(s3, { Bucket, Key, UploadId }, [
+        { PartNumber: 1, ETag: p1.ETag! },
+        { PartNumber: 2, ETag: p2.ETag! },
+      ]);
       assert.ok(done.VersionId, 'Complete returns the version id');
       return done.VersionId;
     };
@@ -467,14 +431,7 @@ describe('AWS SDK v3: object lock (advanced mode)', () => {
     await new Promise((resolve) => setTimeout(resolve, 2500));
     const completing = Date.now();
     const part = await s3.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 1, Body: 'only' }));
-    const done = await s3.send(
-      new CompleteMultipartUploadCommand({
-        Bucket,
-        Key,
-        UploadId,
-        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag! }] },
-      }),
-    );
+    const done = await completeUpload(s3, { Bucket, Key, UploadId }, [{ PartNumber: 1, ETag: part.ETag! }]);
     const head = await s3.send(new HeadObjectCommand({ Bucket, Key, VersionId: done.VersionId }));
     assert.equal(head.ObjectLockMode, 'GOVERNANCE');
     assert.equal(head.ObjectLockLegalHoldStatus, 'ON', 'the legal hold of Create is kept');

@@ -18,6 +18,7 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } fr
 import { createS3Server, LocalBackend, TlsConfigError } from '../../src/index.js';
 import { clientEnv, clientTestOptions, runClient } from '../helpers/clients.js';
 import { startServeProcess } from '../helpers/serve-process.js';
+import { rcloneRunner, writeRcloneConfig } from '../helpers/rclone.js';
 import { startServer, tempDir, TEST_CREDENTIALS, type TestServer } from '../helpers/server.js';
 import { makeCert, opensslTestOptions, waitFor, type TestCert } from './service-helpers.js';
 
@@ -185,31 +186,12 @@ describe('HTTPS', opensslTestOptions(), () => {
 
   it('rclone with --ca-cert: copy, check, lsf', clientTestOptions('rclone'), async () => {
     const conf = join(dir, 'rclone.conf');
-    await writeFile(
-      conf,
-      [
-        '[srv]',
-        'type = s3',
-        'provider = Other',
-        `access_key_id = ${TEST_CREDENTIALS.accessKeyId}`,
-        `secret_access_key = ${TEST_CREDENTIALS.secretAccessKey}`,
-        `endpoint = ${srv.endpoint}`,
-        'region = us-east-1',
-        'force_path_style = true',
-        '',
-      ].join('\n'),
-    );
+    await writeRcloneConfig(conf, { endpoint: srv.endpoint });
     const src = join(dir, 'rclone-src');
     await mkdir(join(src, 'sub'), { recursive: true });
     await writeFile(join(src, 'sub', 'a.bin'), randomBytes(700_000));
     await writeFile(join(src, 'b.txt'), 'rclone over TLS\n');
-    const rclone = (...args: string[]) =>
-      runClient(
-        'rclone',
-        ['--config', conf, '--retries', '1', '--low-level-retries', '1', ...args],
-        clientEnv(),
-        120_000,
-      );
+    const rclone = rcloneRunner(conf, ['--retries', '1', '--low-level-retries', '1'], 120_000);
     const copy = await rclone('--ca-cert', certA.cert, 'copy', src, 'srv:default/rclone-tls');
     assert.equal(copy.code, 0, copy.err);
     const check = await rclone('--ca-cert', certA.cert, 'check', src, 'srv:default/rclone-tls');

@@ -19,8 +19,10 @@ import {
 } from '@aws-sdk/client-s3';
 import { clientEnv, clientTestOptions, runClient, type ClientRun } from '../helpers/clients.js';
 import { startServer, tempDir, TEST_CREDENTIALS, type TestServer } from '../helpers/server.js';
+import { rcloneRunner, writeRcloneConfig } from '../helpers/rclone.js';
 import { listAllVersions, newBucket } from '../helpers/versioning.js';
-import { listAll, sortedEntries, treeHashes, writeRandomFile, writeTree } from './matrix/harness.js';
+import { listAll } from './matrix/harness.js';
+import { sortedEntries, treeHashes, writeRandomFile, writeTree } from './matrix/trees.js';
 
 const ok = (r: ClientRun, what: string) => assert.equal(r.code, 0, `${what}:\n${r.err}\n${r.out}`);
 
@@ -49,12 +51,9 @@ describe('rclone with versioned buckets', () => {
   let s3: S3Client;
   let home: string;
   let conf: string;
+  // `conf` is set in before(): build the runner at call time.
   const rclone = (...args: string[]) =>
-    runClient(
-      'rclone',
-      ['--config', conf, '--retries', '1', '--low-level-retries', '1', ...args],
-      clientEnv(),
-    );
+    rcloneRunner(conf, ['--retries', '1', '--low-level-retries', '1'])(...args);
 
   before(async () => {
     if (opts.skip) return;
@@ -62,20 +61,7 @@ describe('rclone with versioned buckets', () => {
     s3 = srv.client();
     home = await tempDir('s3local-versioning-rclone-');
     conf = join(home, 'rclone.conf');
-    await writeFile(
-      conf,
-      [
-        '[srv]',
-        'type = s3',
-        'provider = Other',
-        `access_key_id = ${TEST_CREDENTIALS.accessKeyId}`,
-        `secret_access_key = ${TEST_CREDENTIALS.secretAccessKey}`,
-        `endpoint = ${srv.endpoint}`,
-        'region = us-east-1',
-        'force_path_style = true',
-        '',
-      ].join('\n'),
-    );
+    await writeRcloneConfig(conf, { endpoint: srv.endpoint });
   });
   after(async () => {
     if (opts.skip) return;

@@ -18,7 +18,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startWithClient, type TestServer } from '../helpers/server.js';
 import { errorCode, rawRequest } from '../helpers/sign.js';
 import {
   describeEntries,
@@ -64,16 +64,34 @@ function expected(perKey: Map<string, string[]>, pick: (key: string) => boolean 
     .flatMap((k) => perKey.get(k)!.map((e, i) => (i === 0 ? `${e} latest` : e)));
 }
 
+/**
+ * Walks an SDK listing to its last page (deadline: 100 pages): `list(marker)` fetches the page at
+ * `marker` (undefined: the first); `read(page)` checks it and gives its items, whether it is
+ * truncated and the marker of the next page. Returns every page's items in order.
+ */
+async function sdkPages<P, M, T>(
+  list: (marker: M | undefined) => Promise<P>,
+  read: (page: P) => { items: T[]; truncated: boolean | undefined; next: M | undefined },
+): Promise<T[]> {
+  const all: T[] = [];
+  let marker: M | undefined;
+  for (let i = 0; i < 100; i++) {
+    const { items, truncated, next } = read(await list(marker));
+    all.push(...items);
+    if (!truncated) break;
+    marker = next;
+  }
+  return all;
+}
+
+// One advanced-mode server for both suites of this file (every test makes its own bucket).
+let srv: TestServer;
+let s3: S3Client;
+
+before(async () => ({ srv, s3 } = await startWithClient({ advanced: true })));
+after(async () => srv.close());
+
 describe('AWS SDK v3: ListObjectVersions', () => {
-  let srv: TestServer;
-  let s3: S3Client;
-
-  before(async () => {
-    srv = await startServer({ advanced: true });
-    s3 = srv.client();
-  });
-  after(async () => srv.close());
-
   it('orders keys in UTF-8 byte order, versions newest first, delete markers interleaved', async () => {
     const Bucket = await newBucket(s3, 'order', { versioning: 'Enabled' });
     // 'ｚ' (U+FF5A, EF BD 9A) sorts before '😀' (U+1F600, F0 9F 98 80) in UTF-8 but after it in
@@ -237,21 +255,22 @@ describe('AWS SDK v3: ListObjectVersions', () => {
       assert.equal(pages.length, Math.max(1, Math.ceil(want.length / maxKeys)));
     }
     // The same walk through the SDK (Versions and DeleteMarkers merged per page).
-    const seen: string[] = [];
-    let KeyMarker: string | undefined;
-    let VersionIdMarker: string | undefined;
-    for (let i = 0; i < 100; i++) {
-      const page = await s3.send(
-        new ListObjectVersionsCommand({ Bucket, MaxKeys: 2, KeyMarker, VersionIdMarker }),
-      );
-      const n = (page.Versions?.length ?? 0) + (page.DeleteMarkers?.length ?? 0);
-      assert.ok(n <= 2);
-      for (const v of page.Versions ?? []) seen.push(`${v.Key} ${v.VersionId}`);
-      for (const d of page.DeleteMarkers ?? []) seen.push(`${d.Key} ${d.VersionId}`);
-      if (!page.IsTruncated) break;
-      KeyMarker = page.NextKeyMarker;
-      VersionIdMarker = page.NextVersionIdMarker;
-    }
+    type Markers = { KeyMarker: string | undefined; VersionIdMarker: string | undefined };
+    const seen = await sdkPages(
+      (markers: Markers | undefined) =>
+        s3.send(new ListObjectVersionsCommand({ Bucket, MaxKeys: 2, ...markers })),
+      (page) => {
+        const n = (page.Versions?.length ?? 0) + (page.DeleteMarkers?.length ?? 0);
+        assert.ok(n <= 2);
+        return {
+          items: [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map(
+            (e) => `${e.Key} ${e.VersionId}`,
+          ),
+          truncated: page.IsTruncated,
+          next: { KeyMarker: page.NextKeyMarker, VersionIdMarker: page.NextVersionIdMarker },
+        };
+      },
+    );
     const wantIds = want.map((e) => e.split(' ').slice(1, 3).join(' '));
     assert.equal(seen.length, wantIds.length, 'no version twice');
     assert.deepEqual([...seen].sort(), [...wantIds].sort());
@@ -307,15 +326,6 @@ describe('AWS SDK v3: ListObjectVersions', () => {
 });
 
 describe('AWS SDK v3: ListObjects / ListObjectsV2 in a versioned bucket', () => {
-  let srv: TestServer;
-  let s3: S3Client;
-
-  before(async () => {
-    srv = await startServer({ advanced: true });
-    s3 = srv.client();
-  });
-  after(async () => srv.close());
-
   it('never show delete-marked keys, in any page size', async () => {
     const Bucket = await newBucket(s3, 'hidden', { versioning: 'Enabled' });
     await apply(s3, Bucket, [
@@ -334,25 +344,23 @@ describe('AWS SDK v3: ListObjects / ListObjectsV2 in a versioned bucket', () => 
     ]);
     const visible = ['k0', 'k2', 'k4', 'k5'];
     for (const MaxKeys of [1, 2, 3, 1000]) {
-      const v2: string[] = [];
-      let ContinuationToken: string | undefined;
-      for (let i = 0; i < 100; i++) {
-        const page = await s3.send(new ListObjectsV2Command({ Bucket, MaxKeys, ContinuationToken }));
-        assert.equal(page.KeyCount, page.Contents?.length ?? 0);
-        v2.push(...(page.Contents ?? []).map((o) => o.Key!));
-        if (!page.IsTruncated) break;
-        ContinuationToken = page.NextContinuationToken;
-      }
+      const v2 = await sdkPages(
+        (ContinuationToken: string | undefined) =>
+          s3.send(new ListObjectsV2Command({ Bucket, MaxKeys, ContinuationToken })),
+        (page) => {
+          assert.equal(page.KeyCount, page.Contents?.length ?? 0);
+          const items = (page.Contents ?? []).map((o) => o.Key!);
+          return { items, truncated: page.IsTruncated, next: page.NextContinuationToken };
+        },
+      );
       assert.deepEqual(v2, visible, `ListObjectsV2, MaxKeys ${MaxKeys}`);
-      const v1: string[] = [];
-      let Marker: string | undefined;
-      for (let i = 0; i < 100; i++) {
-        const page = await s3.send(new ListObjectsCommand({ Bucket, MaxKeys, Marker }));
-        const keys = (page.Contents ?? []).map((o) => o.Key!);
-        v1.push(...keys);
-        if (!page.IsTruncated) break;
-        Marker = page.NextMarker ?? keys[keys.length - 1];
-      }
+      const v1 = await sdkPages(
+        (Marker: string | undefined) => s3.send(new ListObjectsCommand({ Bucket, MaxKeys, Marker })),
+        (page) => {
+          const items = (page.Contents ?? []).map((o) => o.Key!);
+          return { items, truncated: page.IsTruncated, next: page.NextMarker ?? items[items.length - 1] };
+        },
+      );
       assert.deepEqual(v1, visible, `ListObjects, MaxKeys ${MaxKeys}`);
     }
     // The listed object is the current version: size and ETag of k5's last PUT.

@@ -11,7 +11,6 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import {
-  CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
@@ -25,7 +24,8 @@ import {
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startWithClient, type TestServer } from '../helpers/server.js';
+import { completeUpload } from '../helpers/multipart.js';
 import { errorCode, rawRequest } from '../helpers/sign.js';
 import {
   bodyText,
@@ -54,10 +54,7 @@ describe('AWS SDK v3: bucket versioning (advanced mode)', () => {
   let srv: TestServer;
   let s3: S3Client;
 
-  before(async () => {
-    srv = await startServer({ advanced: true });
-    s3 = srv.client();
-  });
+  before(async () => ({ srv, s3 } = await startWithClient({ advanced: true })));
   after(async () => srv.close());
 
   it('GetBucketVersioning: no Status on a new bucket, then Enabled, then Suspended', async () => {
@@ -456,14 +453,7 @@ describe('AWS SDK v3: bucket versioning (advanced mode)', () => {
     const part = await s3.send(
       new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 1, Body: 'one part' }),
     );
-    const done = await s3.send(
-      new CompleteMultipartUploadCommand({
-        Bucket,
-        Key,
-        UploadId,
-        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag! }] },
-      }),
-    );
+    const done = await completeUpload(s3, { Bucket, Key, UploadId }, [{ PartNumber: 1, ETag: part.ETag! }]);
     const v2 = assertVersionId(done.VersionId, 'CompleteMultipartUpload');
     assert.notEqual(v2, v1);
     assert.equal(await bodyText(await s3.send(new GetObjectCommand({ Bucket, Key }))), 'one part');
@@ -542,10 +532,7 @@ describe('AWS SDK v3: versioning on the `default` bucket (default mode)', () => 
   let s3: S3Client;
   const Bucket = 'default';
 
-  before(async () => {
-    srv = await startServer();
-    s3 = srv.client();
-  });
+  before(async () => ({ srv, s3 } = await startWithClient()));
   after(async () => srv.close());
 
   it('enables versioning, keeps versions, adds and removes a delete marker', async () => {

@@ -4,33 +4,23 @@
  * ways, ls --recursive, presign fetched with curl, s3api head-object and list-objects-v2 with a
  * delimiter, rb --force; against a real `s3local serve` in both bucket modes (mb/rb in advanced).
  */
-import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { rm, unlink, writeFile } from 'node:fs/promises';
+import { unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
-import { PYENV_AWS, clientEnv, clientTestOptions, runClient, type ClientRun } from '../../helpers/clients.js';
+import { assertOk as ok, PYENV_AWS, clientEnv, clientTestOptions, runClient } from '../../helpers/clients.js';
 import {
   ALL_SPECS,
   DOC_TARGET,
   clientVersion,
+  describeMatrix,
   listAll,
   matrixSuite,
-  md5,
-  md5File,
   optionalClient,
-  sortedEntries,
-  startMatrixServer,
-  treeHashes,
-  writeRandomFile,
-  writeTree,
-  type MatrixServer,
-  type Target,
 } from './harness.js';
-import { tempDir } from '../../helpers/server.js';
-
-const ok = (r: ClientRun, what: string) => assert.equal(r.code, 0, `${what}:\n${r.err}\n${r.out}`);
+import type { Target } from './harness.js';
+import { md5, md5File, sortedEntries, treeHashes, writeRandomFile, writeTree } from './trees.js';
 
 const AWS_CONFIG = [
   '[default]',
@@ -89,28 +79,23 @@ for (const c of CLIENTS) {
     return kept.length > 0 ? kept.join(' ') : v;
   });
   for (const { bucketMode, backend } of ALL_SPECS) {
-    describe(`${c.client} matrix, ${backend} backend, ${bucketMode} bucket mode`, () => {
-      let srv: MatrixServer;
-      let home: string;
+    describeMatrix(suite, { bucketMode, backend }, { title: c.client, homeTag: 'awscli' }, (m) => {
       const bucket = bucketMode === 'advanced' ? `awscli-${c.id}-matrix` : 'default';
       const prefix = bucketMode === 'advanced' ? '' : `awscli-${c.id}/`;
       const s3url = (key = '') => `s3://${bucket}/${prefix}${key}`;
       const aws = (...args: string[]) =>
         runClient(
           c.bin,
-          ['--endpoint-url', srv.endpoint, ...args],
-          clientEnv(awsEnv(srv, join(home, 'aws-config'))),
+          ['--endpoint-url', m.srv.endpoint, ...args],
+          clientEnv(awsEnv(m.srv, join(m.home, 'aws-config'))),
           300_000,
         );
-      const cell = (workflow: string) => ({ workflow, bucketMode, backend, settings: SETTINGS });
+      const cell = (workflow: string) => m.cell(workflow, SETTINGS);
 
-      before(async () => {
-        if (suite.skip) return;
-        srv = await startMatrixServer({ bucketMode, backend });
-        home = await tempDir('s3local-matrix-awscli-');
-        await writeFile(join(home, 'aws-config'), AWS_CONFIG);
-        await writeRandomFile(join(home, 'big.bin'), BIG);
-        await writeTree(join(home, 'tree'), {
+      m.setup(async () => {
+        await writeFile(join(m.home, 'aws-config'), AWS_CONFIG);
+        await writeRandomFile(join(m.home, 'big.bin'), BIG);
+        await writeTree(join(m.home, 'tree'), {
           'a.txt': 'a\n',
           'dir/b.txt': 'b\n',
           'dir/sub/c.txt': 'c\n',
@@ -119,18 +104,13 @@ for (const c of CLIENTS) {
           'with space/d e.txt': 'spaces\n',
         });
       });
-      after(async () => {
-        if (suite.skip) return;
-        assert.equal(await srv.stop(), 0, 'serve exits 0 on SIGTERM');
-        await rm(home, { recursive: true, force: true });
-      });
 
       if (bucketMode === 'advanced') {
         suite.workflow(cell('s3 mb'), async () => {
           const mb = await aws('s3', 'mb', `s3://${bucket}`);
           ok(mb, 'aws s3 mb');
           assert.match(mb.out, new RegExp(`make_bucket: ${bucket}`));
-          await srv.sdk().send(new HeadBucketCommand({ Bucket: bucket }));
+          await m.srv.sdk().send(new HeadBucketCommand({ Bucket: bucket }));
           const ls = await aws('s3', 'ls');
           ok(ls, 'aws s3 ls');
           assert.match(ls.out, new RegExp(` ${bucket}$`, 'm'));
@@ -138,27 +118,27 @@ for (const c of CLIENTS) {
       }
 
       suite.workflow(cell('s3 cp up and down (multipart)'), async () => {
-        const mark = await srv.mark();
-        ok(await aws('s3', 'cp', join(home, 'big.bin'), s3url('big file.bin')), 'aws s3 cp up');
-        const ops = await srv.ops(mark);
+        const mark = await m.srv.mark();
+        ok(await aws('s3', 'cp', join(m.home, 'big.bin'), s3url('big file.bin')), 'aws s3 cp up');
+        const ops = await m.srv.ops(mark);
         assert.equal(ops.get('CreateMultipartUpload'), 1, '20 MiB goes through multipart');
         assert.equal(ops.get('UploadPart'), 3, 'three parts of 8 MiB');
         assert.equal(ops.get('CompleteMultipartUpload'), 1);
-        const down = join(home, 'big.down');
+        const down = join(m.home, 'big.down');
         ok(await aws('s3', 'cp', s3url('big file.bin'), down), 'aws s3 cp down');
-        assert.equal(await md5File(down), await md5File(join(home, 'big.bin')));
-        const small = join(home, 'tree', 'dir', 'sub', 'ünïcødé name.txt');
+        assert.equal(await md5File(down), await md5File(join(m.home, 'big.bin')));
+        const small = join(m.home, 'tree', 'dir', 'sub', 'ünïcødé name.txt');
         ok(await aws('s3', 'cp', small, s3url('ünïcødé name.txt')), 'aws s3 cp small');
-        const got = join(home, 'small.down');
+        const got = join(m.home, 'small.down');
         ok(await aws('s3', 'cp', s3url('ünïcødé name.txt'), got), 'aws s3 cp small down');
         assert.equal(await md5File(got), md5('unicode\n'));
       });
 
       suite.workflow(cell('s3 sync both ways, with --delete'), async () => {
-        const tree = join(home, 'tree');
+        const tree = join(m.home, 'tree');
         ok(await aws('s3', 'sync', tree, s3url('sync')), 'aws s3 sync up');
         const remote = async () => {
-          const all = await listAll(srv.sdk(), bucket, `${prefix}sync/`);
+          const all = await listAll(m.srv.sdk(), bucket, `${prefix}sync/`);
           return new Map([...all].map(([k, v]) => [k.slice(`${prefix}sync/`.length), v.etag.slice(1, -1)]));
         };
         assert.deepEqual(sortedEntries(await remote()), sortedEntries(await treeHashes(tree)));
@@ -168,7 +148,7 @@ for (const c of CLIENTS) {
         ok(second, 'aws s3 sync --delete');
         assert.match(second.out, /delete: s3:\/\/.*dir\/b\.txt/);
         assert.deepEqual(sortedEntries(await remote()), sortedEntries(await treeHashes(tree)));
-        const back = join(home, 'synced-back');
+        const back = join(m.home, 'synced-back');
         ok(await aws('s3', 'sync', s3url('sync'), back), 'aws s3 sync down');
         assert.deepEqual(sortedEntries(await treeHashes(back)), sortedEntries(await treeHashes(tree)));
         // A second sync down has nothing to do.
@@ -191,16 +171,16 @@ for (const c of CLIENTS) {
         assert.equal(entries.get('big file.bin'), BIG);
         assert.equal(entries.get('sync/empty.bin'), 0);
         assert.equal(entries.get('sync/dir/sub/ünïcødé name.txt'), 8);
-        assert.equal(entries.size, (await listAll(srv.sdk(), bucket, prefix)).size);
+        assert.equal(entries.size, (await listAll(m.srv.sdk(), bucket, prefix)).size);
       });
 
       suite.workflow(cell('s3 presign, fetched with curl'), async () => {
         const presign = await aws('s3', 'presign', s3url('big file.bin'), '--expires-in', '300');
         ok(presign, 'aws s3 presign');
         const url = presign.out.trim();
-        const out = join(home, 'presigned.bin');
+        const out = join(m.home, 'presigned.bin');
         ok(await runClient('curl', ['-sS', '-f', '-o', out, url], clientEnv()), 'curl presigned URL');
-        assert.equal(await md5File(out), await md5File(join(home, 'big.bin')));
+        assert.equal(await md5File(out), await md5File(join(m.home, 'big.bin')));
         // Tampering with the signed URL is refused.
         const tampered = url.replace(/big%20file\.bin|big\+file\.bin|big file\.bin/, 'other.bin');
         assert.notEqual(tampered, url);
@@ -248,14 +228,14 @@ for (const c of CLIENTS) {
           const rb = await aws('s3', 'rb', '--force', `s3://${bucket}`);
           ok(rb, 'aws s3 rb --force');
           assert.match(rb.out, new RegExp(`remove_bucket: ${bucket}`));
-          await assert.rejects(srv.sdk().send(new HeadBucketCommand({ Bucket: bucket })), {
+          await assert.rejects(m.srv.sdk().send(new HeadBucketCommand({ Bucket: bucket })), {
             name: 'NotFound',
           });
         });
       } else {
         suite.workflow(cell('s3 rm --recursive'), async () => {
           ok(await aws('s3', 'rm', '--recursive', s3url()), 'aws s3 rm --recursive');
-          assert.equal((await listAll(srv.sdk(), bucket, prefix)).size, 0);
+          assert.equal((await listAll(m.srv.sdk(), bucket, prefix)).size, 0);
         });
       }
     });

@@ -5,11 +5,10 @@
  * paginator, copy_object, a presigned GET, delete_objects, against a real `s3local serve` in both
  * bucket modes. The Python side asserts what it sees and prints JSON that this side checks.
  */
-import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { clientEnv, runClient } from '../../helpers/clients.js';
@@ -17,15 +16,12 @@ import {
   ALL_SPECS,
   DOC_TARGET,
   clientVersion,
+  describeMatrix,
   matrixSuite,
-  md5File,
   optionalClient,
-  startMatrixServer,
-  writeRandomFile,
-  type MatrixServer,
-  type Target,
 } from './harness.js';
-import { tempDir } from '../../helpers/server.js';
+import type { Target } from './harness.js';
+import { md5File, writeRandomFile } from './trees.js';
 
 /** The first Python that imports boto3: the pyenv one (2025+ botocore), else Debian's. */
 const PYTHON = [join(homedir(), '.pyenv', 'shims', 'python3'), '/usr/bin/python3'].find(
@@ -126,15 +122,13 @@ const suite = matrixSuite('boto3', available, () =>
 );
 
 for (const { bucketMode, backend } of ALL_SPECS) {
-  describe(`boto3 matrix, ${backend} backend, ${bucketMode} bucket mode`, () => {
-    let srv: MatrixServer;
-    let home: string;
+  describeMatrix(suite, { bucketMode, backend }, { title: 'boto3', homeTag: 'boto3' }, (m) => {
     const bucket = bucketMode === 'advanced' ? 'boto3-matrix' : 'default';
     const pre = bucketMode === 'advanced' ? '' : 'boto3/';
-    const py = async (step: string, t: Target = srv) => {
+    const py = async (step: string, t: Target = m.srv) => {
       const r = await runClient(
         PYTHON ?? 'python3-with-boto3',
-        [join(home, 'workflow.py'), step],
+        [join(m.home, 'workflow.py'), step],
         clientEnv({
           AWS_ACCESS_KEY_ID: t.accessKeyId,
           AWS_SECRET_ACCESS_KEY: t.secretAccessKey,
@@ -144,25 +138,17 @@ for (const { bucketMode, backend } of ALL_SPECS) {
           S3_ENDPOINT: t.endpoint,
           S3_BUCKET: bucket,
           S3_PREFIX: pre,
-          WORK: home,
+          WORK: m.home,
         }),
       );
       assert.equal(r.code, 0, `boto3 ${step}:\n${r.err}\n${r.out}`);
       return JSON.parse(r.out.trim().split('\n').pop()!) as Record<string, unknown>;
     };
-    const cell = (workflow: string) => ({ workflow, bucketMode, backend, settings: SETTINGS });
+    const cell = (workflow: string) => m.cell(workflow, SETTINGS);
 
-    before(async () => {
-      if (suite.skip) return;
-      srv = await startMatrixServer({ bucketMode, backend });
-      home = await tempDir('s3local-matrix-boto3-');
-      await writeFile(join(home, 'workflow.py'), SCRIPT);
-      await writeRandomFile(join(home, 'big.bin'), 12 * 1024 * 1024 + 3);
-    });
-    after(async () => {
-      if (suite.skip) return;
-      assert.equal(await srv.stop(), 0, 'serve exits 0 on SIGTERM');
-      await rm(home, { recursive: true, force: true });
+    m.setup(async () => {
+      await writeFile(join(m.home, 'workflow.py'), SCRIPT);
+      await writeRandomFile(join(m.home, 'big.bin'), 12 * 1024 * 1024 + 3);
     });
 
     if (bucketMode === 'advanced') {
@@ -179,14 +165,14 @@ for (const { bucketMode, backend } of ALL_SPECS) {
     });
 
     suite.workflow(cell('upload_file (multipart) and download_file'), async () => {
-      const mark = await srv.mark();
+      const mark = await m.srv.mark();
       const r = await py('upload_file');
-      const ops = await srv.ops(mark);
+      const ops = await m.srv.ops(mark);
       assert.equal(ops.get('UploadPart'), 3, '12 MiB in parts of 5 MiB');
       assert.equal(ops.get('CompleteMultipartUpload'), 1);
       assert.match(r.etag as string, /-3"$/);
       assert.equal(r.size, 12 * 1024 * 1024 + 3);
-      assert.equal(await md5File(join(home, 'big.down')), await md5File(join(home, 'big.bin')));
+      assert.equal(await md5File(join(m.home, 'big.down')), await md5File(join(m.home, 'big.bin')));
     });
 
     suite.workflow(cell('list_objects_v2 paginator, with a delimiter'), async () => {

@@ -4,31 +4,15 @@
  * collection-status, and restores (latest and as of the full) compared byte for byte, against a
  * real `s3local serve` in both bucket modes.
  */
-import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
-import { clientEnv, clientTestOptions, runClient, type ClientRun } from '../../helpers/clients.js';
-import {
-  ALL_SPECS,
-  DOC_TARGET,
-  clientVersion,
-  listAll,
-  matrixSuite,
-  sortedEntries,
-  startMatrixServer,
-  treeHashes,
-  writeRandomFile,
-  writeTree,
-  type BucketMode,
-  type MatrixServer,
-  type Target,
-} from './harness.js';
-import { tempDir } from '../../helpers/server.js';
-
-const ok = (r: ClientRun, what: string) => assert.equal(r.code, 0, `${what}:\n${r.err}\n${r.out}`);
+import { assertOk as ok, clientEnv, clientTestOptions, runClient } from '../../helpers/clients.js';
+import { ALL_SPECS, DOC_TARGET, clientVersion, describeMatrix, listAll, matrixSuite } from './harness.js';
+import type { BucketMode, Target } from './harness.js';
+import { sortedEntries, treeHashes, writeRandomFile, writeTree } from './trees.js';
 
 const AWS_CONFIG = '[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n';
 
@@ -76,9 +60,7 @@ const opts = clientTestOptions('duplicity');
 const suite = matrixSuite('duplicity', opts, () => clientVersion('duplicity', ['--version']));
 
 for (const { bucketMode, backend } of ALL_SPECS) {
-  describe(`duplicity matrix, ${backend} backend, ${bucketMode} bucket mode`, () => {
-    let srv: MatrixServer;
-    let home: string;
+  describeMatrix(suite, { bucketMode, backend }, { title: 'duplicity', homeTag: 'duplicity' }, (m) => {
     let src: string;
     let fullTree: Map<string, string>;
     let fullTime: Date;
@@ -90,35 +72,27 @@ for (const { bucketMode, backend } of ALL_SPECS) {
         'duplicity',
         [
           action,
-          ...duplicityOptions(srv),
+          ...duplicityOptions(m.srv),
           '--archive-dir',
-          join(home, 'archive'),
+          join(m.home, 'archive'),
           '--name',
           'matrix',
           '--tempdir',
-          join(home, 'tmp'),
+          join(m.home, 'tmp'),
           ...args,
         ],
-        clientEnv({ ...duplicityEnv(srv, join(home, 'aws-config')), GNUPGHOME: join(home, 'gnupg') }),
+        clientEnv({ ...duplicityEnv(m.srv, join(m.home, 'aws-config')), GNUPGHOME: join(m.home, 'gnupg') }),
         300_000,
       );
     const remoteNames = async () =>
-      [...(await listAll(srv.sdk(), bucket, prefix)).keys()].map((k) => k.slice(prefix.length));
-    const cell = (workflow: string) => ({
-      workflow,
-      bucketMode,
-      backend,
-      settings: settings(bucketMode),
-    });
+      [...(await listAll(m.srv.sdk(), bucket, prefix)).keys()].map((k) => k.slice(prefix.length));
+    const cell = (workflow: string) => m.cell(workflow, settings(bucketMode));
 
-    before(async () => {
-      if (suite.skip) return;
-      srv = await startMatrixServer({ bucketMode, backend });
-      home = await tempDir('s3local-matrix-duplicity-');
-      await writeFile(join(home, 'aws-config'), AWS_CONFIG);
-      await mkdir(join(home, 'gnupg'), { recursive: true, mode: 0o700 });
-      await mkdir(join(home, 'tmp'), { recursive: true });
-      src = join(home, 'src');
+    m.setup(async () => {
+      await writeFile(join(m.home, 'aws-config'), AWS_CONFIG);
+      await mkdir(join(m.home, 'gnupg'), { recursive: true, mode: 0o700 });
+      await mkdir(join(m.home, 'tmp'), { recursive: true });
+      src = join(m.home, 'src');
       await writeTree(src, {
         'docs/readme.txt': 'duplicity matrix\n',
         'docs/ünïcødé name.txt': 'unicode\n',
@@ -127,16 +101,11 @@ for (const { bucketMode, backend } of ALL_SPECS) {
       });
       // Random bytes do not compress: about three 10 MB volumes.
       await writeRandomFile(join(src, 'big.bin'), 24 * 1024 * 1024);
-      if (bucketMode === 'advanced') await srv.sdk().send(new CreateBucketCommand({ Bucket: bucket }));
-    });
-    after(async () => {
-      if (suite.skip) return;
-      assert.equal(await srv.stop(), 0, 'serve exits 0 on SIGTERM');
-      await rm(home, { recursive: true, force: true });
+      if (bucketMode === 'advanced') await m.srv.sdk().send(new CreateBucketCommand({ Bucket: bucket }));
     });
 
     suite.workflow(cell('full backup (encrypted, multipart volumes)'), async () => {
-      const mark = await srv.mark();
+      const mark = await m.srv.mark();
       ok(await duplicity('full', src, url), 'duplicity full');
       fullTree = await treeHashes(src);
       fullTime = new Date();
@@ -145,7 +114,7 @@ for (const { bucketMode, backend } of ALL_SPECS) {
       assert.ok(vols.length >= 3, `volumes: ${names.join(', ')}`);
       assert.equal(names.filter((n) => /^duplicity-full\..*\.manifest\.gpg$/.test(n)).length, 1);
       assert.equal(names.filter((n) => /^duplicity-full-signatures\..*\.sigtar\.gpg$/.test(n)).length, 1);
-      const ops = await srv.ops(mark);
+      const ops = await m.srv.ops(mark);
       // Each 10 MB volume is above the 5 MB multipart threshold.
       assert.ok(
         (ops.get('CompleteMultipartUpload') ?? 0) >= 2,
@@ -177,10 +146,10 @@ for (const { bucketMode, backend } of ALL_SPECS) {
     });
 
     suite.workflow(cell('restore (latest and as of the full) and byte-compare'), async () => {
-      const latest = join(home, 'restore-latest');
+      const latest = join(m.home, 'restore-latest');
       ok(await duplicity('restore', url, latest), 'duplicity restore');
       assert.deepEqual(sortedEntries(await treeHashes(latest)), sortedEntries(await treeHashes(src)));
-      const first = join(home, 'restore-full');
+      const first = join(m.home, 'restore-full');
       const at = new Date(Math.floor(fullTime.getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
       ok(await duplicity('restore', '--time', at, url, first), 'duplicity restore --time');
       assert.deepEqual(sortedEntries(await treeHashes(first)), sortedEntries(fullTree));

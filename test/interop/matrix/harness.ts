@@ -4,16 +4,15 @@
  * logged so tests can see which S3 operations a client really sent), the client's version, and
  * `matrixSuite().workflow()`, an `it()` that records its outcome for docs/compatibility.md.
  */
-import { it } from 'node:test';
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { clientEnv, runClient } from '../../helpers/clients.js';
 import { startServeProcess, type ServeProcess } from '../../helpers/serve-process.js';
-import { tempDir } from '../../helpers/server.js';
+import { sdkClient, tempDir } from '../../helpers/server.js';
 import { startFakeDrime, type FakeDrime } from '../../fakes/drime/server.js';
 import { recordResult } from './record.js';
 
@@ -140,13 +139,7 @@ export async function startMatrixServer(opts: {
       return counts;
     },
     sdk() {
-      sdk ??= new S3Client({
-        endpoint,
-        region: 'us-east-1',
-        forcePathStyle: true,
-        credentials: { ...MATRIX_KEYS },
-        maxAttempts: 1,
-      });
+      sdk ??= sdkClient(endpoint, { ...MATRIX_KEYS });
       return sdk;
     },
     async stop() {
@@ -316,64 +309,68 @@ export function matrixSuite(
   };
 }
 
+/** One server of a client's matrix, as its workflows see it. */
+export interface MatrixServerSuite extends ServerSpec {
+  /** The running server (set by the suite's before()). */
+  readonly srv: MatrixServer;
+  /** A temp directory for the client's files and config (set by before(), removed by after()). */
+  readonly home: string;
+  /** The matrix cell of `workflow` on this server, documented with `settings`. */
+  cell(workflow: string, settings: string): WorkflowCell;
+  /** Registers a before() hook that runs once the server and home exist (not when skipped). */
+  setup(fn: () => void | Promise<void>): void;
+}
+
+/**
+ * The describe() of one server spec, titled `<title> matrix, <backend> backend, <mode> bucket
+ * mode`. Unless the suite is skipped, its before() starts the server and makes a temp home
+ * (`s3local-matrix-<homeTag>-`); its after() asserts that the server exits 0 on SIGTERM and
+ * removes the home. `body` defines the workflows (and any further setup, with `m.setup`).
+ */
+export function describeMatrix(
+  suite: MatrixSuite,
+  { bucketMode, backend }: ServerSpec,
+  opts: { title: string; homeTag: string },
+  body: (m: MatrixServerSuite) => void,
+): void {
+  describe(`${opts.title} matrix, ${backend} backend, ${bucketMode} bucket mode`, () => {
+    let srv: MatrixServer | undefined;
+    let home: string | undefined;
+    const m: MatrixServerSuite = {
+      bucketMode,
+      backend,
+      get srv() {
+        if (!srv) throw new Error('the matrix server is not started (before() has not run)');
+        return srv;
+      },
+      get home() {
+        if (home === undefined) throw new Error('the matrix home is not made (before() has not run)');
+        return home;
+      },
+      cell: (workflow, settings) => ({ workflow, bucketMode, backend, settings }),
+      setup(fn) {
+        before(async () => {
+          if (!suite.skip) await fn();
+        });
+      },
+    };
+    before(async () => {
+      if (suite.skip) return;
+      srv = await startMatrixServer({ bucketMode, backend });
+      home = await tempDir(`s3local-matrix-${opts.homeTag}-`);
+    });
+    after(async () => {
+      if (suite.skip) return;
+      assert.equal(await m.srv.stop(), 0, 'serve exits 0 on SIGTERM');
+      await rm(m.home, { recursive: true, force: true });
+    });
+    body(m);
+  });
+}
+
 /** A client that CI cannot install (e.g. the pyenv awscli v1): skipped loudly when absent, even in CI. */
 export function optionalClient(present: boolean, reason: string): { skip?: string; timeout: number } {
   if (present) return { timeout: 600_000 };
   process.stderr.write(`\n*** SKIPPING: ${reason} ***\n\n`);
   return { skip: reason, timeout: 600_000 };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Local file trees
-
-/** Writes `files` (relative path -> content) under `root`. */
-export async function writeTree(root: string, files: Record<string, Buffer | string>): Promise<void> {
-  for (const [rel, content] of Object.entries(files)) {
-    const p = join(root, rel);
-    await mkdir(dirname(p), { recursive: true });
-    await writeFile(p, content);
-  }
-}
-
-/** Writes `size` random bytes to `path` in 1 MiB chunks (never one huge buffer). */
-export async function writeRandomFile(path: string, size: number): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const chunk = 1024 * 1024;
-  const out = createWriteStream(path);
-  for (let left = size; left > 0; left -= chunk) {
-    if (!out.write(randomBytes(Math.min(chunk, left)))) {
-      await new Promise<void>((r) => out.once('drain', () => r()));
-    }
-  }
-  await new Promise<void>((resolve, reject) =>
-    out.end((err?: Error | null) => (err ? reject(err) : resolve())),
-  );
-}
-
-/** MD5 hex of a file, streamed. */
-export async function md5File(path: string): Promise<string> {
-  const h = createHash('md5');
-  await pipeline(createReadStream(path), h);
-  return h.digest('hex');
-}
-
-export const md5 = (b: Buffer | string): string => createHash('md5').update(b).digest('hex');
-
-/** Relative path (with `/`) -> MD5 of every regular file under `root`. */
-export async function treeHashes(root: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  async function walk(dir: string): Promise<void> {
-    for (const e of await readdir(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile()) out.set(relative(root, p).split(sep).join('/'), await md5File(p));
-    }
-  }
-  await walk(root);
-  return out;
-}
-
-/** Sorted, so that a failing deepEqual shows a readable diff. */
-export function sortedEntries<V>(m: Map<string, V>): [string, V][] {
-  return [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }

@@ -4,16 +4,15 @@
  * V2 (recursive and by directory), copyObject, presigned GET and PUT used with fetch,
  * removeObject/removeObjects and removeBucket, against a real `s3local serve` in both modes.
  */
-import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import * as Minio from 'minio';
-import { ALL_SPECS, matrixSuite, md5, startMatrixServer, type MatrixServer } from './harness.js';
-import { tempDir } from '../../helpers/server.js';
+import { ALL_SPECS, describeMatrix, matrixSuite } from './harness.js';
+import { md5 } from './trees.js';
 
 const VERSION = (() => {
   const pkg = JSON.parse(
@@ -47,33 +46,25 @@ async function collect<T>(stream: NodeJS.ReadableStream): Promise<T[]> {
 const suite = matrixSuite('minio-js', { timeout: 600_000 }, () => Promise.resolve(VERSION));
 
 for (const { bucketMode, backend } of ALL_SPECS) {
-  describe(`minio-js matrix, ${backend} backend, ${bucketMode} bucket mode`, () => {
-    let srv: MatrixServer;
-    let home: string;
+  describeMatrix(suite, { bucketMode, backend }, { title: 'minio-js', homeTag: 'minio' }, (m) => {
     let mc: Minio.Client;
     const bucket = bucketMode === 'advanced' ? 'minio-js-matrix' : 'default';
     const pre = bucketMode === 'advanced' ? '' : 'minio-js/';
     const big = randomBytes(12 * 1024 * 1024 + 5);
     const small = Buffer.from('hello from minio-js ✓\n');
-    const cell = (workflow: string) => ({ workflow, bucketMode, backend, settings: SETTINGS });
+    const cell = (workflow: string) => m.cell(workflow, SETTINGS);
 
-    before(async () => {
-      srv = await startMatrixServer({ bucketMode, backend });
-      home = await tempDir('s3local-matrix-minio-');
+    m.setup(() => {
       mc = new Minio.Client({
         endPoint: '127.0.0.1',
-        port: Number(new URL(srv.endpoint).port),
+        port: Number(new URL(m.srv.endpoint).port),
         useSSL: false,
-        accessKey: srv.accessKeyId,
-        secretKey: srv.secretAccessKey,
+        accessKey: m.srv.accessKeyId,
+        secretKey: m.srv.secretAccessKey,
         region: 'us-east-1',
         pathStyle: true,
         partSize: PART,
       });
-    });
-    after(async () => {
-      assert.equal(await srv.stop(), 0, 'serve exits 0 on SIGTERM');
-      await rm(home, { recursive: true, force: true });
     });
 
     if (bucketMode === 'advanced') {
@@ -92,7 +83,7 @@ for (const { bucketMode, backend } of ALL_SPECS) {
           'Content-Type': 'text/plain',
         });
         assert.equal(put.etag, md5(small));
-        const mark = await srv.mark();
+        const mark = await m.srv.mark();
         // A stream above partSize goes through multipart in 5 MiB parts (minio-js cuts parts from
         // the chunks it reads, so the stream comes in 1 MiB chunks, as a file stream would).
         const chunks: Buffer[] = [];
@@ -104,8 +95,8 @@ for (const { bucketMode, backend } of ALL_SPECS) {
           big.length,
         );
         assert.match(streamed.etag, /-3$/, 'multipart ETag');
-        assert.equal((await srv.ops(mark)).get('UploadPart'), 3);
-        const file = join(home, 'big.bin');
+        assert.equal((await m.srv.ops(mark)).get('UploadPart'), 3);
+        const file = join(m.home, 'big.bin');
         await writeFile(file, big);
         const fput = await mc.fPutObject(bucket, `${pre}dir/fput.bin`, file);
         assert.equal(fput.etag, streamed.etag, 'fPutObject cuts the same parts');
@@ -113,7 +104,7 @@ for (const { bucketMode, backend } of ALL_SPECS) {
           await collect<Buffer>(await mc.getObject(bucket, `${pre}dir/big file.bin`)),
         );
         assert.equal(sha256(body), sha256(big));
-        const got = join(home, 'small.txt');
+        const got = join(m.home, 'small.txt');
         await mc.fGetObject(bucket, `${pre}small.txt`, got);
         assert.deepEqual(await readFile(got), small);
         const stat = await mc.statObject(bucket, `${pre}small.txt`);

@@ -5,10 +5,9 @@
  * Results are checked through a second client (the AWS SDK) and the server's request log, not
  * just rclone's exit codes.
  */
-import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { mkdir, rm, unlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   CreateMultipartUploadCommand,
@@ -16,23 +15,11 @@ import {
   HeadObjectCommand,
   ListMultipartUploadsCommand,
 } from '@aws-sdk/client-s3';
-import { clientEnv, clientTestOptions, runClient, type ClientRun } from '../../helpers/clients.js';
-import {
-  ALL_SPECS,
-  DOC_TARGET,
-  clientVersion,
-  listAll,
-  matrixSuite,
-  md5,
-  sortedEntries,
-  startMatrixServer,
-  treeHashes,
-  writeRandomFile,
-  writeTree,
-  type MatrixServer,
-  type Target,
-} from './harness.js';
-import { tempDir } from '../../helpers/server.js';
+import { assertOk as ok, clientEnv, clientTestOptions, runClient } from '../../helpers/clients.js';
+import { rcloneConfig } from '../../helpers/rclone.js';
+import { ALL_SPECS, DOC_TARGET, clientVersion, describeMatrix, listAll, matrixSuite } from './harness.js';
+import type { Target } from './harness.js';
+import { md5, sortedEntries, treeHashes, writeRandomFile, writeTree } from './trees.js';
 
 interface Profile {
   id: string;
@@ -52,21 +39,12 @@ const PROFILES: Profile[] = [
 const FLAGS = ['--retries', '1', '--low-level-retries', '1', '--transfers', '8'];
 
 function rcloneConf(t: Target, p: Profile): string {
-  return [
-    '[srv]',
-    'type = s3',
-    'provider = Other',
-    `access_key_id = ${t.accessKeyId}`,
-    `secret_access_key = ${t.secretAccessKey}`,
-    `endpoint = ${t.endpoint}`,
-    'region = us-east-1',
-    'force_path_style = true',
+  return rcloneConfig({
+    endpoint: t.endpoint,
+    credentials: t,
     // 60 MiB goes through multipart in 12 parts of 5 MiB.
-    'upload_cutoff = 5M',
-    'chunk_size = 5M',
-    ...p.lines,
-    '',
-  ].join('\n');
+    extra: ['upload_cutoff = 5M', 'chunk_size = 5M', ...p.lines],
+  });
 }
 
 const docSettings = (p: Profile) =>
@@ -92,44 +70,24 @@ async function makeTree(root: string): Promise<void> {
   await writeRandomFile(join(root, 'big', 'sixty.bin'), BIG);
 }
 
-const ok = (r: ClientRun, what: string) => assert.equal(r.code, 0, `${what}:\n${r.err}\n${r.out}`);
-
 const opts = clientTestOptions('rclone');
 const suite = matrixSuite('rclone', opts, () => clientVersion('rclone', ['version']));
 
 for (const { bucketMode, backend } of ALL_SPECS) {
-  describe(`rclone matrix, ${backend} backend, ${bucketMode} bucket mode`, () => {
-    let srv: MatrixServer;
-    let home: string;
-    before(async () => {
-      if (suite.skip) return;
-      srv = await startMatrixServer({ bucketMode, backend });
-      home = await tempDir('s3local-matrix-rclone-');
-    });
-    after(async () => {
-      if (suite.skip) return;
-      assert.equal(await srv.stop(), 0, 'serve exits 0 on SIGTERM');
-      await rm(home, { recursive: true, force: true });
-    });
-
+  describeMatrix(suite, { bucketMode, backend }, { title: 'rclone', homeTag: 'rclone' }, (m) => {
     for (const p of PROFILES) {
       // Default mode: everything under default/<profile>/; advanced mode: a bucket per profile.
       const bucket = bucketMode === 'advanced' ? `rclone-${p.id}` : 'default';
       const prefix = bucketMode === 'advanced' ? '' : `${p.id}/`;
       const remote = `srv:${bucket}${prefix ? '/' + prefix.slice(0, -1) : ''}`;
-      const src = () => join(home, p.id, 'src');
-      const conf = () => join(home, p.id, 'rclone.conf');
+      const src = () => join(m.home, p.id, 'src');
+      const conf = () => join(m.home, p.id, 'rclone.conf');
       const rclone = (...args: string[]) =>
         runClient('rclone', ['--config', conf(), ...FLAGS, ...args], clientEnv(), 300_000);
-      const cell = (workflow: string) => ({
-        workflow: `${workflow} — ${p.label}`,
-        bucketMode,
-        backend,
-        settings: docSettings(p),
-      });
+      const cell = (workflow: string) => m.cell(`${workflow} — ${p.label}`, docSettings(p));
       /** The remote's keys (prefix stripped) with their sizes and ETags, through the SDK. */
       const remoteKeys = async () => {
-        const all = await listAll(srv.sdk(), bucket, prefix);
+        const all = await listAll(m.srv.sdk(), bucket, prefix);
         return new Map([...all].map(([k, v]) => [k.slice(prefix.length), v]));
       };
       /** Asserts the remote holds exactly the local tree, byte for byte (MD5 ETags). */
@@ -154,11 +112,11 @@ for (const { bucketMode, backend } of ALL_SPECS) {
       };
 
       suite.workflow(cell('mkdir'), async () => {
-        await mkdir(join(home, p.id), { recursive: true });
-        await writeFile(conf(), rcloneConf(srv, p));
+        await mkdir(join(m.home, p.id), { recursive: true });
+        await writeFile(conf(), rcloneConf(m.srv, p));
         await makeTree(src());
         ok(await rclone('mkdir', `srv:${bucket}`), 'rclone mkdir');
-        await srv.sdk().send(new HeadBucketCommand({ Bucket: bucket }));
+        await m.srv.sdk().send(new HeadBucketCommand({ Bucket: bucket }));
         const lsd = await rclone('lsd', 'srv:');
         ok(lsd, 'rclone lsd srv:');
         assert.match(lsd.out, new RegExp(` ${bucket}$`, 'm'));
@@ -167,9 +125,9 @@ for (const { bucketMode, backend } of ALL_SPECS) {
       suite.workflow(
         cell('copy a tree: 2,000 small files, 0-byte, unicode, spaces, 60 MiB multipart; check'),
         async () => {
-          const mark = await srv.mark();
+          const mark = await m.srv.mark();
           ok(await rclone('copy', src(), remote), 'rclone copy');
-          const ops = await srv.ops(mark);
+          const ops = await m.srv.ops(mark);
           assert.equal(ops.get('CreateMultipartUpload'), 1, 'the 60 MiB file goes through multipart');
           assert.equal(ops.get('UploadPart'), 12, '12 parts of 5 MiB');
           assert.equal(ops.get('CompleteMultipartUpload'), 1);
@@ -184,7 +142,7 @@ for (const { bucketMode, backend } of ALL_SPECS) {
 
       suite.workflow(cell('ls, lsjson, lsd'), async () => {
         const local = await treeHashes(src());
-        const mark = await srv.mark();
+        const mark = await m.srv.mark();
         const ls = await rclone('ls', remote);
         ok(ls, 'rclone ls');
         const lines = ls.out.trim().split('\n');
@@ -214,7 +172,7 @@ for (const { bucketMode, backend } of ALL_SPECS) {
           .map((l) => l.trim().split(/\s+/).slice(4).join(' '))
           .sort();
         assert.deepEqual(dirs, ['big', 'many', 'nested', 'odd', 'with spaces', 'ünïcødé'].sort());
-        const ops = await srv.ops(mark);
+        const ops = await m.srv.ops(mark);
         const other = p.listOp === 'ListObjects' ? 'ListObjectsV2' : 'ListObjects';
         assert.ok((ops.get(p.listOp) ?? 0) > 0, `rclone lists with ${p.listOp}`);
         assert.equal(ops.get(other) ?? 0, 0, `rclone never uses ${other} with this profile`);
@@ -230,16 +188,18 @@ for (const { bucketMode, backend } of ALL_SPECS) {
           const touched = 'many/d7/f7.txt';
           const later = new Date(Math.floor(Date.now() / 1000) * 1000 + 86_400_000);
           await utimes(join(s, touched), later, later);
-          const before = await srv
+          const before = await m.srv
             .sdk()
             .send(new HeadObjectCommand({ Bucket: bucket, Key: prefix + touched }));
-          const mark = await srv.mark();
+          const mark = await m.srv.mark();
           ok(await rclone('sync', s, remote), 'rclone sync');
-          const ops = await srv.ops(mark);
+          const ops = await m.srv.ops(mark);
           assert.equal(ops.get('DeleteObject') ?? 0, 5, 'five deletions');
           assert.equal(ops.get('PutObject'), 2, 'the changed and the new file are uploaded');
           assert.equal(ops.get('CopyObject'), 1, 'the touched file gets its mtime by a self-copy');
-          const head = await srv.sdk().send(new HeadObjectCommand({ Bucket: bucket, Key: prefix + touched }));
+          const head = await m.srv
+            .sdk()
+            .send(new HeadObjectCommand({ Bucket: bucket, Key: prefix + touched }));
           assert.equal(head.ETag, before.ETag, 'a self-copy keeps the bytes');
           assert.equal(Number(head.Metadata?.mtime), later.getTime() / 1000, 'x-amz-meta-mtime replaced');
           await assertMirror();
@@ -255,19 +215,19 @@ for (const { bucketMode, backend } of ALL_SPECS) {
       suite.workflow(cell('--fast-list'), async () => {
         // `check` walks the remote directory by directory, or with --fast-list in one recursive
         // listing (pages of 1,000). `ls`/`lsf -R` would use the recursive listing either way.
-        const m1 = await srv.mark();
+        const m1 = await m.srv.mark();
         await checkOk();
-        const walkCalls = (await srv.ops(m1)).get(p.listOp) ?? 0;
-        const m2 = await srv.mark();
+        const walkCalls = (await m.srv.ops(m1)).get(p.listOp) ?? 0;
+        const m2 = await m.srv.mark();
         const fast = await rclone('check', '--fast-list', src(), remote);
         ok(fast, 'rclone check --fast-list');
         assert.match(fast.err, / 0 differences found/);
-        const fastCalls = (await srv.ops(m2)).get(p.listOp) ?? 0;
+        const fastCalls = (await m.srv.ops(m2)).get(p.listOp) ?? 0;
         assert.ok(walkCalls > MANY_DIRS, `a directory walk lists each directory (${walkCalls} calls)`);
         assert.ok(fastCalls <= 4, `--fast-list lists recursively (${fastCalls} calls)`);
-        const m3 = await srv.mark();
+        const m3 = await m.srv.mark();
         ok(await rclone('sync', '--fast-list', src(), remote), 'rclone sync --fast-list');
-        const ops = await srv.ops(m3);
+        const ops = await m.srv.ops(m3);
         assert.equal((ops.get('PutObject') ?? 0) + (ops.get('CopyObject') ?? 0), 0, 'nothing to transfer');
         assert.equal(ops.get('DeleteObject') ?? 0, 0, 'nothing to delete');
         assert.ok((ops.get(p.listOp) ?? 0) <= 4);
@@ -275,10 +235,12 @@ for (const { bucketMode, backend } of ALL_SPECS) {
 
       suite.workflow(cell('cleanup of unfinished multipart uploads'), async () => {
         const key = `${prefix}abandoned.bin`;
-        const created = await srv.sdk().send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+        const created = await m.srv
+          .sdk()
+          .send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
         assert.ok(created.UploadId);
         const uploads = async () =>
-          (await srv.sdk().send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads ?? [];
+          (await m.srv.sdk().send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads ?? [];
         // `rclone cleanup` removes uploads older than 24 h: a fresh one stays.
         ok(await rclone('cleanup', remote), 'rclone cleanup');
         assert.deepEqual(
@@ -291,7 +253,7 @@ for (const { bucketMode, backend } of ALL_SPECS) {
       });
 
       suite.workflow(cell('moveto, delete, purge'), async () => {
-        const sdk = srv.sdk();
+        const sdk = m.srv.sdk();
         const before = await remoteKeys();
         ok(
           await rclone('moveto', `${remote}/nested/new.txt`, `${remote}/moved/renamed.txt`),

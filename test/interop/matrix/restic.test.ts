@@ -3,31 +3,15 @@
  * bodies): init, two backups, check --read-data, snapshots, restore with a byte compare,
  * forget --prune, and unlock of a stale lock, against a real `s3local serve` in both bucket modes.
  */
-import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { rm, unlink, writeFile } from 'node:fs/promises';
+import { unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { clientEnv, clientTestOptions, runClient, type ClientRun } from '../../helpers/clients.js';
-import {
-  ALL_SPECS,
-  DOC_TARGET,
-  clientVersion,
-  listAll,
-  matrixSuite,
-  sortedEntries,
-  startMatrixServer,
-  treeHashes,
-  writeRandomFile,
-  writeTree,
-  type BucketMode,
-  type MatrixServer,
-  type Target,
-} from './harness.js';
-import { tempDir } from '../../helpers/server.js';
-
-const ok = (r: ClientRun, what: string) => assert.equal(r.code, 0, `${what}:\n${r.err}\n${r.out}`);
+import { assertOk as ok, clientEnv, clientTestOptions, runClient } from '../../helpers/clients.js';
+import { ALL_SPECS, DOC_TARGET, clientVersion, describeMatrix, listAll, matrixSuite } from './harness.js';
+import type { BucketMode, Target } from './harness.js';
+import { sortedEntries, treeHashes, writeRandomFile, writeTree } from './trees.js';
 
 /** Default mode: a prefix of the one bucket; advanced mode: restic creates its own bucket. */
 function repoUrl(t: Target, mode: BucketMode): string {
@@ -59,35 +43,25 @@ interface Snapshot {
 }
 
 for (const { bucketMode, backend } of ALL_SPECS) {
-  describe(`restic matrix, ${backend} backend, ${bucketMode} bucket mode`, () => {
-    let srv: MatrixServer;
-    let home: string;
+  describeMatrix(suite, { bucketMode, backend }, { title: 'restic', homeTag: 'restic' }, (m) => {
     let src: string;
     let firstTree: Map<string, string>;
     let firstSnapshot: string;
     const bucket = bucketMode === 'advanced' ? 'restic-repo' : 'default';
     const prefix = bucketMode === 'advanced' ? '' : 'restic-repo/';
-    const env = () => clientEnv(resticEnv(srv, bucketMode, join(home, 'cache')));
+    const env = () => clientEnv(resticEnv(m.srv, bucketMode, join(m.home, 'cache')));
     const restic = (...args: string[]) => runClient('restic', args, env(), 300_000);
     const repoKeys = async () =>
-      [...(await listAll(srv.sdk(), bucket, prefix)).keys()].map((k) => k.slice(prefix.length));
+      [...(await listAll(m.srv.sdk(), bucket, prefix)).keys()].map((k) => k.slice(prefix.length));
     const snapshots = async (): Promise<Snapshot[]> => {
       const r = await restic('snapshots', '--json');
       ok(r, 'restic snapshots');
       return JSON.parse(r.out) as Snapshot[];
     };
-    const cell = (workflow: string) => ({
-      workflow,
-      bucketMode,
-      backend,
-      settings: settings(bucketMode),
-    });
+    const cell = (workflow: string) => m.cell(workflow, settings(bucketMode));
 
-    before(async () => {
-      if (suite.skip) return;
-      srv = await startMatrixServer({ bucketMode, backend });
-      home = await tempDir('s3local-matrix-restic-');
-      src = join(home, 'src');
+    m.setup(async () => {
+      src = join(m.home, 'src');
       await writeTree(src, {
         'docs/readme.txt': 'restic matrix\n',
         'docs/ünïcødé name.txt': 'unicode\n',
@@ -96,11 +70,6 @@ for (const { bucketMode, backend } of ALL_SPECS) {
       });
       await writeRandomFile(join(src, 'big.bin'), 24 * 1024 * 1024);
       await writeRandomFile(join(src, 'medium.bin'), 3 * 1024 * 1024 + 17);
-    });
-    after(async () => {
-      if (suite.skip) return;
-      assert.equal(await srv.stop(), 0, 'serve exits 0 on SIGTERM');
-      await rm(home, { recursive: true, force: true });
     });
 
     suite.workflow(cell('init'), async () => {
@@ -161,13 +130,13 @@ for (const { bucketMode, backend } of ALL_SPECS) {
     });
 
     suite.workflow(cell('restore and byte-compare'), async () => {
-      const latest = join(home, 'restore-latest');
+      const latest = join(m.home, 'restore-latest');
       ok(await restic('restore', 'latest', '--target', latest), 'restic restore latest');
       assert.deepEqual(
         sortedEntries(await treeHashes(join(latest, src))),
         sortedEntries(await treeHashes(src)),
       );
-      const first = join(home, 'restore-first');
+      const first = join(m.home, 'restore-first');
       ok(await restic('restore', firstSnapshot, '--target', first), 'restic restore first');
       assert.deepEqual(sortedEntries(await treeHashes(join(first, src))), sortedEntries(firstTree));
     });
@@ -185,7 +154,7 @@ for (const { bucketMode, backend } of ALL_SPECS) {
       const check = await restic('check', '--read-data');
       ok(check, 'restic check after prune');
       assert.match(check.out, /no errors were found/);
-      const latest = join(home, 'restore-after-prune');
+      const latest = join(m.home, 'restore-after-prune');
       ok(await restic('restore', 'latest', '--target', latest), 'restic restore after prune');
       assert.deepEqual(
         sortedEntries(await treeHashes(join(latest, src))),

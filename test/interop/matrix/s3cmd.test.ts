@@ -3,31 +3,14 @@
  * sync up with --delete-removed and back down, del and rb, against a real `s3local serve` in both
  * bucket modes.
  */
-import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { rm, unlink, writeFile } from 'node:fs/promises';
+import { unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HeadBucketCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
-import { clientEnv, clientTestOptions, runClient, type ClientRun } from '../../helpers/clients.js';
-import {
-  ALL_SPECS,
-  DOC_TARGET,
-  clientVersion,
-  listAll,
-  matrixSuite,
-  md5,
-  md5File,
-  sortedEntries,
-  startMatrixServer,
-  treeHashes,
-  writeRandomFile,
-  writeTree,
-  type MatrixServer,
-  type Target,
-} from './harness.js';
-import { tempDir } from '../../helpers/server.js';
-
-const ok = (r: ClientRun, what: string) => assert.equal(r.code, 0, `${what}:\n${r.err}\n${r.out}`);
+import { assertOk as ok, clientEnv, clientTestOptions, runClient } from '../../helpers/clients.js';
+import { ALL_SPECS, DOC_TARGET, clientVersion, describeMatrix, listAll, matrixSuite } from './harness.js';
+import type { Target } from './harness.js';
+import { md5, md5File, sortedEntries, treeHashes, writeRandomFile, writeTree } from './trees.js';
 
 function s3cfg(t: Target, v2: boolean): string {
   return [
@@ -50,40 +33,23 @@ const opts = clientTestOptions('s3cmd');
 const suite = matrixSuite('s3cmd', opts, () => clientVersion('s3cmd', ['--version']));
 
 for (const { bucketMode, backend } of ALL_SPECS) {
-  describe(`s3cmd matrix, ${backend} backend, ${bucketMode} bucket mode`, () => {
-    let srv: MatrixServer;
-    let home: string;
-    before(async () => {
-      if (suite.skip) return;
-      srv = await startMatrixServer({ bucketMode, backend });
-      home = await tempDir('s3local-matrix-s3cmd-');
-    });
-    after(async () => {
-      if (suite.skip) return;
-      assert.equal(await srv.stop(), 0, 'serve exits 0 on SIGTERM');
-      await rm(home, { recursive: true, force: true });
-    });
-
+  describeMatrix(suite, { bucketMode, backend }, { title: 's3cmd', homeTag: 's3cmd' }, (m) => {
     for (const v2 of [true, false]) {
       const sig = v2 ? 'V2' : 'V4';
       const bucket = bucketMode === 'advanced' ? `s3cmd-${sig.toLowerCase()}` : 'default';
       const prefix = bucketMode === 'advanced' ? '' : `s3cmd-${sig}/`;
       const url = (key = '') => `s3://${bucket}/${prefix}${key}`;
-      const dir = () => join(home, sig);
+      const dir = () => join(m.home, sig);
       const s3cmd = (...args: string[]) =>
         runClient('s3cmd', ['-c', join(dir(), 's3cfg'), ...args], clientEnv(), 300_000);
-      const cell = (workflow: string) => ({
-        workflow: `${workflow} — signature ${sig}`,
-        bucketMode,
-        backend,
-        settings: `# ~/.s3cfg\n${s3cfg(DOC_TARGET, v2)}`,
-      });
+      const cell = (workflow: string) =>
+        m.cell(`${workflow} — signature ${sig}`, `# ~/.s3cfg\n${s3cfg(DOC_TARGET, v2)}`);
 
       if (bucketMode === 'advanced') {
         suite.workflow(cell('mb'), async () => {
-          await writeTree(dir(), { s3cfg: s3cfg(srv, v2) });
+          await writeTree(dir(), { s3cfg: s3cfg(m.srv, v2) });
           ok(await s3cmd('mb', `s3://${bucket}`), 's3cmd mb');
-          await srv.sdk().send(new HeadBucketCommand({ Bucket: bucket }));
+          await m.srv.sdk().send(new HeadBucketCommand({ Bucket: bucket }));
           const ls = await s3cmd('ls');
           ok(ls, 's3cmd ls');
           assert.match(ls.out, new RegExp(`s3://${bucket}$`, 'm'));
@@ -91,17 +57,19 @@ for (const { bucketMode, backend } of ALL_SPECS) {
       }
 
       suite.workflow(cell('put (single and multipart), ls, get'), async () => {
-        if (bucketMode === 'default') await writeTree(dir(), { s3cfg: s3cfg(srv, v2) });
+        if (bucketMode === 'default') await writeTree(dir(), { s3cfg: s3cfg(m.srv, v2) });
         const small = join(dir(), 'small file ü.txt');
         await writeFile(small, `s3cmd ${sig}\n`);
         await writeRandomFile(join(dir(), 'big.bin'), BIG);
         ok(await s3cmd('put', small, url('small file ü.txt')), 's3cmd put small');
-        const mark = await srv.mark();
+        const mark = await m.srv.mark();
         ok(await s3cmd('put', join(dir(), 'big.bin'), url('big.bin')), 's3cmd put multipart');
-        const ops = await srv.ops(mark);
+        const ops = await m.srv.ops(mark);
         assert.equal(ops.get('UploadPart'), 3, '12 MiB in parts of 5 MiB');
         assert.equal(ops.get('CompleteMultipartUpload'), 1);
-        const head = await srv.sdk().send(new HeadObjectCommand({ Bucket: bucket, Key: `${prefix}big.bin` }));
+        const head = await m.srv
+          .sdk()
+          .send(new HeadObjectCommand({ Bucket: bucket, Key: `${prefix}big.bin` }));
         assert.equal(head.ContentLength, BIG);
         assert.match(head.ETag!, /-3"$/);
         const ls = await s3cmd('ls', url());
@@ -133,7 +101,7 @@ for (const { bucketMode, backend } of ALL_SPECS) {
         });
         ok(await s3cmd('sync', `${tree}/`, url('tree/')), 's3cmd sync up');
         const remote = async () => {
-          const all = await listAll(srv.sdk(), bucket, `${prefix}tree/`);
+          const all = await listAll(m.srv.sdk(), bucket, `${prefix}tree/`);
           return new Map([...all].map(([k, v]) => [k.slice(`${prefix}tree/`.length), v.etag.slice(1, -1)]));
         };
         assert.deepEqual(sortedEntries(await remote()), sortedEntries(await treeHashes(tree)));
@@ -148,15 +116,15 @@ for (const { bucketMode, backend } of ALL_SPECS) {
 
       suite.workflow(cell('del, del --recursive (and rb in advanced mode)'), async () => {
         ok(await s3cmd('del', url('small file ü.txt')), 's3cmd del');
-        let keys = [...(await listAll(srv.sdk(), bucket, prefix)).keys()];
+        let keys = [...(await listAll(m.srv.sdk(), bucket, prefix)).keys()];
         assert.ok(!keys.includes(`${prefix}small file ü.txt`));
         assert.ok(keys.includes(`${prefix}big.bin`));
         ok(await s3cmd('del', '--recursive', '--force', url()), 's3cmd del --recursive');
-        keys = [...(await listAll(srv.sdk(), bucket, prefix)).keys()];
+        keys = [...(await listAll(m.srv.sdk(), bucket, prefix)).keys()];
         assert.deepEqual(keys, []);
         if (bucketMode === 'advanced') {
           ok(await s3cmd('rb', `s3://${bucket}`), 's3cmd rb');
-          await assert.rejects(srv.sdk().send(new HeadBucketCommand({ Bucket: bucket })), {
+          await assert.rejects(m.srv.sdk().send(new HeadBucketCommand({ Bucket: bucket })), {
             name: 'NotFound',
           });
         }

@@ -25,7 +25,8 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { crc32 } from '@node-rs/crc32';
-import { ALL_SPECS, matrixSuite, md5, startMatrixServer, type MatrixServer } from './harness.js';
+import { ALL_SPECS, matrixSuite, startMatrixServer, type MatrixServer } from './harness.js';
+import { md5 } from './trees.js';
 
 const VERSION = (() => {
   const pkg = JSON.parse(

@@ -3,8 +3,7 @@
  * recovery at open, and reconciliation with files changed behind the server's back.
  */
 import assert from 'node:assert/strict';
-import { lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { lstat, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -12,21 +11,15 @@ import { S3Error } from '../../../src/s3/errors.js';
 import { SCHEMA_VERSION } from '../../../src/index/migrations.js';
 import { LocalBackend } from '../../../src/storage/local/local-backend.js';
 import { bodyFrom, md5Hex, readAll } from '../../helpers/body.js';
+import { closeTempStore, getText, openTempStore, putText } from '../../helpers/local-store.js';
 
 let root: string;
 let data: string;
 let backend: LocalBackend;
 
-async function put(key: string, content: string, bucket = 'bkt'): Promise<void> {
-  await backend.putObject(bucket, key, bodyFrom(content), {
-    headers: { contentType: 'text/x' },
-    metadata: { m: '1' },
-  });
-}
+const put = (key: string, content: string, bucket = 'bkt') => putText(backend, bucket, key, content);
 
-async function get(key: string, bucket = 'bkt'): Promise<string> {
-  return (await readAll((await backend.getObject(bucket, key)).body)).toString();
-}
+const get = (key: string, bucket = 'bkt') => getText(backend, bucket, key);
 
 async function exists(path: string): Promise<boolean> {
   return (await lstat(path).catch(() => undefined)) !== undefined;
@@ -47,16 +40,10 @@ async function rejectsCode(p: Promise<unknown>, code: string): Promise<void> {
 
 describe('local backend', () => {
   beforeEach(async () => {
-    root = await mkdtemp(join(tmpdir(), 's3local-local-'));
-    data = join(root, 'data');
-    backend = await LocalBackend.open({ path: data });
-    await backend.createBucket('bkt');
+    ({ root, data, backend } = await openTempStore('s3local-local-'));
   });
 
-  afterEach(async () => {
-    await backend.close();
-    await rm(root, { recursive: true, force: true });
-  });
+  afterEach(() => closeTempStore({ root, backend }));
 
   test('objects are plain files at their key path; dirs 0700, files 0600', async () => {
     await put('a/b/c.txt', 'hello');

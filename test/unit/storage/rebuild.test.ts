@@ -13,27 +13,21 @@ import { S3Error } from '../../../src/s3/errors.js';
 import { LocalBackend } from '../../../src/storage/local/local-backend.js';
 import { readIndexStats } from '../../../src/storage/local/rebuild.js';
 import { StoreLockedError } from '../../../src/storage/local/store-lock.js';
-import { bodyFrom, md5Hex, readAll } from '../../helpers/body.js';
+import { md5Hex } from '../../helpers/body.js';
+import { closeTempStore, getText, openTempStore, putText } from '../../helpers/local-store.js';
 
 let root: string;
 let data: string;
 let backend: LocalBackend;
 
-async function put(key: string, content: string, bucket = 'bkt'): Promise<void> {
-  await backend.putObject(bucket, key, bodyFrom(content), {
-    headers: { contentType: 'text/x' },
-    metadata: { m: '1' },
-  });
-}
+const put = (key: string, content: string, bucket = 'bkt') => putText(backend, bucket, key, content);
 
 async function list(bucket = 'bkt'): Promise<Array<{ key: string; etag: string; size: number }>> {
   const page = await backend.listObjects(bucket, { prefix: '', delimiter: '', after: '', maxKeys: 1000 });
   return page.objects.map((o) => ({ key: o.key, etag: o.etag, size: o.size }));
 }
 
-async function get(key: string, bucket = 'bkt'): Promise<string> {
-  return (await readAll((await backend.getObject(bucket, key)).body)).toString();
-}
+const get = (key: string, bucket = 'bkt') => getText(backend, bucket, key);
 
 /** Writes a file under the bucket directory, creating parents. */
 async function outside(rel: string, content: string, bucket = 'bkt'): Promise<void> {
@@ -53,16 +47,10 @@ const ON_DISK: Record<string, string> = {
 
 describe('cache rebuild (backend)', () => {
   beforeEach(async () => {
-    root = await mkdtemp(join(tmpdir(), 's3local-rebuild-'));
-    data = join(root, 'data');
-    backend = await LocalBackend.open({ path: data });
-    await backend.createBucket('bkt');
+    ({ root, data, backend } = await openTempStore('s3local-rebuild-'));
   });
 
-  afterEach(async () => {
-    await backend.close();
-    await rm(root, { recursive: true, force: true });
-  });
+  afterEach(() => closeTempStore({ root, backend }));
 
   test('indexes files written behind the server, mapping paths back to keys', async () => {
     await outside('plain.txt', 'p');

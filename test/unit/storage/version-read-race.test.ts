@@ -13,15 +13,14 @@
  */
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { ObjectInfo } from '../../../src/storage/backend.js';
 import { LocalBackend } from '../../../src/storage/local/local-backend.js';
 import { versionDir } from '../../../src/storage/local/version-records.js';
 import { bodyFrom, md5Hex, readAll } from '../../helpers/body.js';
+import { closeTempStore, openTempStore } from '../../helpers/local-store.js';
 
 const ONE = 'version one';
 const TWO = 'version two, a longer one';
@@ -78,17 +77,11 @@ function fulfilled<T>(result: PromiseSettledResult<T> | undefined, what: string)
 
 describe('local backend: reads by version id racing a write of the key', () => {
   beforeEach(async () => {
-    root = await mkdtemp(join(tmpdir(), 's3local-vrace-'));
-    data = join(root, 'data');
-    backend = await LocalBackend.open({ path: data });
-    await backend.createBucket('bkt');
+    ({ root, data, backend } = await openTempStore('s3local-vrace-'));
     await backend.versioning.setBucketVersioning('bkt', 'Enabled');
   });
 
-  afterEach(async () => {
-    await backend.close();
-    await rm(root, { recursive: true, force: true });
-  });
+  afterEach(() => closeTempStore({ root, backend }));
 
   test('GET, HEAD and a copy of the version a PUT is replacing answer that version', async () => {
     const v1 = await put('k', ONE);
