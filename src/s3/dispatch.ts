@@ -3,6 +3,7 @@
  */
 import { S3Error } from './errors.js';
 import type { Endpoint } from './endpoint.js';
+import { getBucketAcl, getObjectAcl, putBucketAcl, putObjectAcl } from './handlers/acl.js';
 import { createBucket, deleteBucket, getBucketLocation, headBucket, listBuckets } from './handlers/bucket.js';
 import { copyObject } from './handlers/copy.js';
 import { deleteObject, deleteObjects } from './handlers/delete.js';
@@ -55,6 +56,14 @@ export async function dispatch(ctx: HandlerContext, endpoint: Endpoint): Promise
       return getObjectLegalHold(ctx, endpoint.bucket, endpoint.key, endpoint.query);
     case 'PutObjectLegalHold':
       return putObjectLegalHold(ctx, endpoint.bucket, endpoint.key, endpoint.query);
+    case 'GetBucketAcl':
+      return getBucketAcl(ctx, endpoint.bucket);
+    case 'PutBucketAcl':
+      return putBucketAcl(ctx, endpoint.bucket);
+    case 'GetObjectAcl':
+      return getObjectAcl(ctx, endpoint.bucket, endpoint.key, endpoint.query);
+    case 'PutObjectAcl':
+      return putObjectAcl(ctx, endpoint.bucket, endpoint.key, endpoint.query);
     case 'ListObjects':
       return listObjectsV1(ctx, endpoint.bucket, endpoint.query);
     case 'ListObjectsV2':

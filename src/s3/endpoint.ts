@@ -29,13 +29,21 @@ export type Endpoint =
         | 'GetBucketVersioning'
         | 'PutBucketVersioning'
         | 'GetObjectLockConfiguration'
-        | 'PutObjectLockConfiguration';
+        | 'PutObjectLockConfiguration'
+        | 'GetBucketAcl'
+        | 'PutBucketAcl';
     } & Target)
   | ({
       kind: 'ListObjects' | 'ListObjectsV2' | 'ListObjectVersions' | 'DeleteObjects' | 'ListMultipartUploads';
     } & Target)
   | ({
-      kind: 'GetObjectRetention' | 'PutObjectRetention' | 'GetObjectLegalHold' | 'PutObjectLegalHold';
+      kind:
+        | 'GetObjectRetention'
+        | 'PutObjectRetention'
+        | 'GetObjectLegalHold'
+        | 'PutObjectLegalHold'
+        | 'GetObjectAcl'
+        | 'PutObjectAcl';
     } & Target)
   | ({ kind: 'GetObject' | 'HeadObject' | 'PutObject' | 'CopyObject' | 'DeleteObject' } & Target)
   | ({
@@ -205,6 +213,7 @@ function routeBucket(method: string, t: Target): Endpoint {
       if (sub === 'versions') return { kind: 'ListObjectVersions', ...t };
       if (sub === 'object-lock') return { kind: 'GetObjectLockConfiguration', ...t };
       if (sub === 'uploads') return { kind: 'ListMultipartUploads', ...t };
+      if (sub === 'acl') return { kind: 'GetBucketAcl', ...t };
       return notImplemented(`GET ?${sub}`, t);
     case 'HEAD':
       return { kind: 'HeadBucket', ...t };
@@ -212,6 +221,7 @@ function routeBucket(method: string, t: Target): Endpoint {
       if (sub === undefined) return { kind: 'CreateBucket', ...t };
       if (sub === 'versioning') return { kind: 'PutBucketVersioning', ...t };
       if (sub === 'object-lock') return { kind: 'PutObjectLockConfiguration', ...t };
+      if (sub === 'acl') return { kind: 'PutBucketAcl', ...t };
       return notImplemented(`PUT ?${sub}`, t);
     case 'DELETE':
       return sub === undefined ? { kind: 'DeleteBucket', ...t } : notImplemented(`DELETE ?${sub}`, t);
@@ -232,6 +242,7 @@ function routeObject(method: string, t: Target, hasCopySource: boolean): Endpoin
       if (sub === 'uploadId') return { kind: 'ListParts', ...t };
       if (sub === 'retention') return { kind: 'GetObjectRetention', ...t };
       if (sub === 'legal-hold') return { kind: 'GetObjectLegalHold', ...t };
+      if (sub === 'acl') return { kind: 'GetObjectAcl', ...t };
       return notImplemented(`GET object ?${sub}`, t);
     case 'HEAD':
       return sub === undefined ? { kind: 'HeadObject', ...t } : notImplemented(`HEAD object ?${sub}`, t);
@@ -240,6 +251,7 @@ function routeObject(method: string, t: Target, hasCopySource: boolean): Endpoin
         return { kind: hasCopySource ? 'UploadPartCopy' : 'UploadPart', ...t };
       if (sub === 'retention') return { kind: 'PutObjectRetention', ...t };
       if (sub === 'legal-hold') return { kind: 'PutObjectLegalHold', ...t };
+      if (sub === 'acl') return { kind: 'PutObjectAcl', ...t };
       if (sub !== undefined) return notImplemented(`PUT object ?${sub}`, t);
       return { kind: hasCopySource ? 'CopyObject' : 'PutObject', ...t };
     case 'DELETE':

@@ -65,16 +65,16 @@ describe('raw HTTP', () => {
   it('answers 501 NotImplemented for unimplemented sub-resources, never a listing or an overwrite', async () => {
     await put('/default/sub.txt', 'original');
     for (const [method, path] of [
-      ['GET', '/default?acl'],
+      ['GET', '/default?cors'],
       ['GET', '/default?policy'],
       ['GET', '/default?lifecycle'],
       ['GET', '/default?replication'],
       ['GET', '/default?tagging'],
       ['PUT', '/default?policy'],
-      ['GET', '/default/sub.txt?acl'],
+      ['GET', '/default/sub.txt?attributes'],
       ['GET', '/default/sub.txt?tagging'],
       ['PUT', '/default/sub.txt?tagging'],
-      ['PUT', '/default/sub.txt?acl'],
+      ['PUT', '/default?cors'],
       ['DELETE', '/default/sub.txt?tagging'],
     ] as const) {
       const res = await rawRequest(srv.endpoint, {
