@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import {
   CopyObjectCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -297,6 +298,35 @@ for (const mode of ['WHEN_SUPPORTED', 'WHEN_REQUIRED'] as const) {
       assert.equal(quiet.Deleted, undefined);
       await expectError(s3.send(new HeadObjectCommand({ Bucket, Key: 'd3' })), 'NotFound', 404);
       await expectError(s3.send(new GetObjectCommand({ Bucket, Key: 'd1' })), 'NoSuchKey', 404);
+    });
+
+    it('refuses object tags (not stored) with 501 and writes nothing', async () => {
+      await expectError(
+        s3.send(new PutObjectCommand({ Bucket, Key: 'tagged', Body: 'x', Tagging: 'team=backup' })),
+        'NotImplemented',
+        501,
+      );
+      await expectError(s3.send(new HeadObjectCommand({ Bucket, Key: 'tagged' })), 'NotFound', 404);
+      await s3.send(new PutObjectCommand({ Bucket, Key: 'untagged', Body: 'x' }));
+      await expectError(
+        s3.send(
+          new CopyObjectCommand({
+            Bucket,
+            Key: 'tagged-copy',
+            CopySource: `${Bucket}/untagged`,
+            TaggingDirective: 'REPLACE',
+            Tagging: 'team=backup',
+          }),
+        ),
+        'NotImplemented',
+        501,
+      );
+      await expectError(s3.send(new HeadObjectCommand({ Bucket, Key: 'tagged-copy' })), 'NotFound', 404);
+      await expectError(
+        s3.send(new CreateMultipartUploadCommand({ Bucket, Key: 'tagged-mpu', Tagging: 'team=backup' })),
+        'NotImplemented',
+        501,
+      );
     });
 
     it('refuses other buckets in default mode with clear errors', async () => {

@@ -19,12 +19,18 @@ import type { HandlerContext, S3Result } from './types.js';
 export const MAX_PUT_SIZE = 5 * 1024 ** 3;
 
 /**
- * Refuses request headers that ask for something s3local would silently not do (server-side
- * encryption with keys it does not have). `x-amz-acl`, storage class and tagging are accepted:
- * every object is private to the one owner, STANDARD. Object lock headers are checked against the
- * bucket by lockForNewVersion (object-lock.ts).
+ * Refuses request headers that ask for something s3local would silently not do: server-side
+ * encryption with keys it does not have, and object tags (`x-amz-tagging`: s3local does not store
+ * tags yet, and dropping them would let a client believe they were kept). `x-amz-acl` and storage
+ * class are accepted: every object is private to the one owner, STANDARD. Object lock headers are
+ * checked against the bucket by lockForNewVersion (object-lock.ts).
  */
 export function assertSupportedWriteHeaders(ctx: HandlerContext): void {
+  if ((header(ctx.headers, 'x-amz-tagging') ?? '') !== '') {
+    throw new S3Error('NotImplemented', 's3local does not store object tags (x-amz-tagging).', {
+      Header: 'x-amz-tagging',
+    });
+  }
   for (const name of [
     'x-amz-server-side-encryption-customer-algorithm',
     'x-amz-server-side-encryption-aws-kms-key-id',
