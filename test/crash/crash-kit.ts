@@ -1,7 +1,8 @@
 /**
  * Shared parts of the kill -9 crash loops (crash.test.ts, versioning-crash.test.ts): a seeded PRNG,
- * a REAL `s3local serve` child process started and SIGKILLed (never spawnSync), and a plain
- * node:http driver whose request bodies are sent in two halves so a kill can land mid-body.
+ * a REAL `s3local serve` child process started and SIGKILLed (never spawnSync), a CLI command run
+ * as a child (`s3local cache rebuild`), and a plain node:http driver whose request bodies are sent
+ * in two halves so a kill can land mid-body.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -13,6 +14,18 @@ import { CLI } from '../helpers/serve-process.js';
 /** MD5 of `data`, lower-case hex (the ETag of a single PUT). */
 export function md5(data: Buffer): string {
   return createHash('md5').update(data).digest('hex');
+}
+
+/** MD5 of `data`, base64 (a Content-MD5 header). */
+export function contentMd5(data: Buffer): string {
+  return createHash('md5').update(data).digest('base64');
+}
+
+/** The ETag of a multipart object made of `parts`: MD5 of the parts' binary MD5s, `-N`. */
+export function multipartEtag(parts: readonly Buffer[]): string {
+  const h = createHash('md5');
+  for (const p of parts) h.update(createHash('md5').update(p).digest());
+  return `${h.digest('hex')}-${parts.length}`;
 }
 
 /** A seeded PRNG (mulberry32), so a failing run can be replayed with the printed seed. */
@@ -46,15 +59,7 @@ export function spawnServer(
   const child = spawn(
     process.execPath,
     [CLI, 'serve', '--path', dir, '--listen', '127.0.0.1:0', '--no-auth', ...extraArgs],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: home,
-        XDG_CONFIG_HOME: join(home, '.config'),
-        XDG_DATA_HOME: join(home, '.local/share'),
-      },
-    },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv(home) },
   );
   let out = '';
   let err = '';
@@ -76,6 +81,53 @@ export function spawnServer(
   });
   ready.catch(() => undefined);
   return { child, ready };
+}
+
+/** The environment of a child s3local: PATH, and HOME and the XDG directories under `home`. */
+function childEnv(home: string): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, '.config'),
+    XDG_DATA_HOME: join(home, '.local/share'),
+  };
+}
+
+/** How a CLI child ended. */
+export interface CliRun {
+  /** Exit code; null when killed. */
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `s3local ...args` as a child process (never spawnSync) with HOME under `home`, deadline
+ * 60 s; with `killAfterMs`, SIGKILLs it after that long if it still runs (code null then).
+ */
+export function runCli(args: readonly string[], home: string, killAfterMs?: number): Promise<CliRun> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: childEnv(home),
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve, reject) => {
+    const deadline = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`s3local ${args.join(' ')} did not end in 60 s:\n${stdout}\n${stderr}`));
+    }, 60_000);
+    const early =
+      killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(deadline);
+      if (early !== undefined) clearTimeout(early);
+      resolve({ code, stdout, stderr });
+    });
+  });
 }
 
 /** SIGKILLs `child` (if still running) and resolves once it has exited. */

@@ -6,7 +6,7 @@
 import { constants as fsConstants } from 'node:fs';
 import { chmod, copyFile, link } from 'node:fs/promises';
 import { S3Error } from '../../s3/errors.js';
-import { rowToInfo, type ObjectRow } from '../../index/object-index.js';
+import type { ObjectRow } from '../../index/object-index.js';
 import type { CopyOptions, ObjectInfo, VersionSelector } from '../backend.js';
 import {
   errnoOf,
@@ -221,7 +221,8 @@ async function copyInPlace(
   return ctx.locks.run(ctx.lockName(bucket, key), () => {
     const current = ctx.index.getObject(bucket, key);
     if (current === undefined) throw new S3Error('NoSuchKey', undefined, { Key: key });
-    const info = rowToInfo(current);
+    // In a suspended bucket this is the null version (x-amz-copy-source-version-id: null).
+    const info = ctx.versioning.infoOfRow(current);
     opts.sourcePrecondition?.(info);
     opts.precondition?.(info);
     const replace = opts.replace;
@@ -232,6 +233,6 @@ async function copyInPlace(
       metadata: replace ? JSON.stringify(replace.metadata) : current.metadata,
     };
     if (!ctx.index.putObject(row)) throw new S3Error('NoSuchBucket', undefined, { BucketName: bucket });
-    return rowToInfo(row);
+    return ctx.versioning.infoOfRow(row);
   });
 }

@@ -12,7 +12,7 @@ import type { BackendStats } from '../backend.js';
 import { errnoOf, FILE_MODE, unlinkQuiet } from './fs-ops.js';
 import type { KeyedMutex } from './keyed-mutex.js';
 import { rebuildIndex, type RebuildOptions, type RebuildResult } from './rebuild.js';
-import { keyOfVersionDir } from './version-records.js';
+import { clearRecordlessDir, keyOfVersionDir } from './version-records.js';
 import type { LocalVersioning } from './versioning.js';
 
 /** What store-wide operations need of the local backend. */
@@ -121,7 +121,8 @@ export async function rebuildStore(ctx: MaintenanceContext, opts: RebuildOptions
 /**
  * `cache rebuild`, second part: every key of the version store is settled and its rows rewritten
  * from its records (versions, delete markers, object lock), and keys with version rows but no
- * records left lose them. Returns how many keys were settled.
+ * records left lose them; a directory without any record loses its leftover temp files (and goes
+ * when empty). Returns how many keys were settled.
  */
 export async function settleAllVersions(
   ctx: MaintenanceContext,
@@ -134,8 +135,12 @@ export async function settleAllVersions(
     const root = join(ctx.versionsDir, bucket);
     for (const shard of await readdir(root).catch(() => [] as string[])) {
       for (const name of await readdir(join(root, shard)).catch(() => [] as string[])) {
-        const key = await keyOfVersionDir(join(root, shard, name));
-        if (key === undefined) continue;
+        const dir = join(root, shard, name);
+        const key = await keyOfVersionDir(dir);
+        if (key === undefined) {
+          await clearRecordlessDir(dir);
+          continue;
+        }
         await settleKey(bucket, key);
         settled++;
       }

@@ -42,6 +42,8 @@ export interface VersionRecord {
   checksumType: string | null;
   parts: string | null;
   lock?: StoredLock;
+  /** The version's tags, JSON as in `objects.tags` (encodeTags); absent when it has none. */
+  tags?: string;
 }
 
 /** The records and data files found in one key's version directory. */
@@ -141,6 +143,19 @@ export async function writeRecord(dir: string, rec: VersionRecord): Promise<void
 export async function removeVersionFiles(dir: string, seq: number): Promise<void> {
   await unlinkQuiet(dataPath(dir, seq));
   await unlinkQuiet(recordPath(dir, seq));
+}
+
+/**
+ * A version directory with no readable record (`cache rebuild` finds it with no key to settle):
+ * the temp files of record writes a crash cut short (`*.tmp`, e.g. the first versioned write of a
+ * key, killed before its record's rename, with the journal gone) are removed, then the directory
+ * when nothing else is left. Anything else is kept.
+ */
+export async function clearRecordlessDir(dir: string): Promise<void> {
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (name.endsWith('.tmp')) await unlinkQuiet(join(dir, name));
+  }
+  await removeKeyDirIfEmpty(dir);
 }
 
 /** Removes the key's version directory when nothing is left in it. */
