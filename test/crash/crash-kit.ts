@@ -4,6 +4,7 @@
  * as a child (`s3local cache rebuild`), and a plain node:http driver whose request bodies are sent
  * in two halves so a kill can land mid-body.
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
@@ -245,4 +246,29 @@ export async function walk(dir: string, rel = ''): Promise<string[]> {
     else out.push(r);
   }
   return out;
+}
+
+/**
+ * Runs `workers` loops of `op` until `stopped()`; each completed op calls `done()`. A request cut
+ * by the kill ends its worker quietly; an assertion failure, or any error while not stopped, fails.
+ */
+export function runWorkers(
+  workers: number,
+  op: () => Promise<void>,
+  stopped: () => boolean,
+  done: () => void,
+): Promise<void> {
+  const worker = async (): Promise<void> => {
+    while (!stopped()) {
+      try {
+        await op();
+        done();
+      } catch (err) {
+        if (err instanceof assert.AssertionError || !stopped()) throw err;
+        return; // cut by the kill
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+  return Promise.all(Array.from({ length: workers }, worker)).then(() => undefined);
 }

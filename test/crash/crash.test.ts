@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { pathToKey } from '../../src/storage/local/key-path.js';
-import { encodeKey, killed, md5, prng, send, start, walk } from './crash-kit.js';
+import { encodeKey, killed, md5, prng, runWorkers, send, start, walk } from './crash-kit.js';
 
 const ITERATIONS = 52;
 const BUDGET_MS = 100_000; // stop starting new iterations after this (the test deadline is 170 s)
@@ -184,19 +184,12 @@ class Load {
 
   /** Workers loop until the server dies under them; a request cut by the kill ends the worker. */
   run(workers: number): Promise<void> {
-    const worker = async () => {
-      while (!this.stopped) {
-        try {
-          await this.#op();
-          this.ops++;
-        } catch (err) {
-          if (err instanceof assert.AssertionError || !this.stopped) throw err;
-          return; // cut by the kill
-        }
-        await new Promise((r) => setImmediate(r));
-      }
-    };
-    return Promise.all(Array.from({ length: workers }, worker)).then(() => undefined);
+    return runWorkers(
+      workers,
+      () => this.#op(),
+      () => this.stopped,
+      () => void this.ops++,
+    );
   }
 }
 

@@ -21,6 +21,7 @@ import {
   headerOf,
   md5,
   multipartEtag,
+  runWorkers,
   send,
   xmlField,
   type Reply,
@@ -477,18 +478,11 @@ export class Load {
 
   /** Workers loop until the server dies under them; a request cut by the kill ends the worker. */
   run(workers: number): Promise<void> {
-    const worker = async () => {
-      while (!this.stopped) {
-        try {
-          await this.#op();
-          this.ops++;
-        } catch (err) {
-          if (err instanceof assert.AssertionError || !this.stopped) throw err;
-          return; // cut by the kill
-        }
-        await new Promise((r) => setImmediate(r));
-      }
-    };
-    return Promise.all(Array.from({ length: workers }, worker)).then(() => undefined);
+    return runWorkers(
+      workers,
+      () => this.#op(),
+      () => this.stopped,
+      () => void this.ops++,
+    );
   }
 }

@@ -97,19 +97,31 @@ export async function rawRequest(
     });
     headers = signed.headers;
   }
+  return sendRequest(url, req.method, req.path, headers, body, deadlineMs);
+}
+
+/**
+ * Sends one request exactly as given (method, request-target, headers, body) and collects the
+ * answer; fails after `deadlineMs`.
+ */
+export function sendRequest(
+  url: URL,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body: Buffer | undefined,
+  deadlineMs: number,
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const r = request(
-      { host: url.hostname, port: url.port, method: req.method, path: req.path, headers },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const b = Buffer.concat(chunks);
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: b, text: b.toString('utf8') });
-        });
-        res.on('error', reject);
-      },
-    );
+    const r = request({ host: url.hostname, port: url.port, method, path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const b = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: b, text: b.toString('utf8') });
+      });
+      res.on('error', reject);
+    });
     r.setTimeout(deadlineMs, () => r.destroy(new Error(`request timed out after ${deadlineMs} ms`)));
     r.on('error', reject);
     r.end(body);

@@ -6,11 +6,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { request } from 'node:http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { errorCode, Sha256, type RawResponse } from '../helpers/sign.js';
+import { errorCode, sendRequest, Sha256, type RawResponse } from '../helpers/sign.js';
 import { TEST_CREDENTIALS, startServer, type TestServer } from '../helpers/server.js';
 
 const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
@@ -69,23 +68,7 @@ async function send(endpoint: string, o: Signed, deadlineMs = 15_000): Promise<R
     .join('&');
   const wire = o.wire ?? (query ? `${o.path}?${query}` : o.path);
   const headers = { ...signed.headers, ...o.added };
-  return new Promise((resolve, reject) => {
-    const r = request(
-      { host: url.hostname, port: url.port, method: o.method, path: wire, headers },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const b = Buffer.concat(chunks);
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: b, text: b.toString('utf8') });
-        });
-        res.on('error', reject);
-      },
-    );
-    r.setTimeout(deadlineMs, () => r.destroy(new Error(`request timed out after ${deadlineMs} ms`)));
-    r.on('error', reject);
-    r.end(body);
-  });
+  return sendRequest(url, o.method, wire, headers, body, deadlineMs);
 }
 
 function assertHeadersNotSigned(res: { status: number; text: string }, list: string): void {
