@@ -9,6 +9,9 @@
  * Versioning (migration 4): the current version stays in `objects` (its version id and lock in
  * `objects.version`); noncurrent versions and delete markers are rows of `object_versions`, whose
  * bytes and records live under `.s3local/versions/` (storage/local/version-records.ts).
+ *
+ * Tags (migration 5): `objects.tags` and `multipart_uploads.tags`; a noncurrent version's tags are
+ * in its record.
  */
 import type Database from 'better-sqlite3';
 
@@ -116,6 +119,18 @@ export const MIGRATIONS: readonly Migration[] = [
 
       -- The object lock the completed object will get (JSON StoredLock), given on Create.
       ALTER TABLE multipart_uploads ADD COLUMN lock TEXT;
+    `,
+  },
+  {
+    version: 5,
+    description: 'object tags',
+    sql: `
+      -- The current version's tags as JSON [[key, value], ...] in the order given; NULL: none.
+      -- A noncurrent version's tags are in its record (object_versions.record, field "tags").
+      ALTER TABLE objects ADD COLUMN tags TEXT;
+
+      -- The tags the completed object will get (x-amz-tagging of Create), same JSON.
+      ALTER TABLE multipart_uploads ADD COLUMN tags TEXT;
     `,
   },
 ];

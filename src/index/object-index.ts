@@ -10,6 +10,7 @@ import type {
   ObjectHeaders,
   ObjectInfo,
   ObjectLockState,
+  ObjectTag,
   PartLayout,
   RetentionMode,
 } from '../storage/backend.js';
@@ -40,6 +41,20 @@ export interface ObjectRow {
    * (the null version without lock).
    */
   version?: string | null;
+  /** JSON tag set ({@link encodeTags}); null/absent when the version has no tags. */
+  tags?: string | null | undefined;
+}
+
+/** The stored form of a tag set: JSON `[[key, value], ...]` in order; null when empty. */
+export function encodeTags(tags: readonly ObjectTag[] | undefined): string | null {
+  return tags === undefined || tags.length === 0 ? null : JSON.stringify(tags.map((t) => [t.key, t.value]));
+}
+
+/** The tags of a stored tag set (undefined when none). */
+export function decodeTags(text: string | null | undefined): ObjectTag[] | undefined {
+  if (!text) return undefined;
+  const pairs = JSON.parse(text) as [string, string][];
+  return pairs.length === 0 ? undefined : pairs.map(([key, value]) => ({ key, value }));
 }
 
 /** What `objects.version` holds: the current version's id, its order among versions, its lock. */
@@ -86,7 +101,7 @@ export function currentVersionOf(row: Pick<ObjectRow, 'version'>): CurrentVersio
 }
 
 const OBJECT_COLUMNS = `bucket, key, path, size, etag, mtime_ns AS mtimeNs, last_modified AS lastModified,
-  headers, metadata, checksums, checksum_type AS checksumType, parts, version`;
+  headers, metadata, checksums, checksum_type AS checksumType, parts, version, tags`;
 
 function parseJson<T>(text: string | null, empty: T): T {
   if (text === null || text === '{}') return empty;
@@ -108,6 +123,8 @@ export function rowToInfo(row: ObjectRow): ObjectInfo {
   if (row.checksumType === 'FULL_OBJECT' || row.checksumType === 'COMPOSITE')
     info.checksumType = row.checksumType;
   if (row.parts !== null) info.parts = JSON.parse(row.parts) as PartLayout;
+  const tags = decodeTags(row.tags);
+  if (tags !== undefined) info.tags = tags;
   const version = currentVersionOf(row);
   if (version !== undefined) {
     info.versionId = version.id;
@@ -143,7 +160,8 @@ export class ObjectIndex {
   readonly #anyObject: Stmt<[string], number>;
   readonly #deleteBucketObjects: Stmt<[string]>;
   readonly #getObject: Stmt<[string, string], ObjectRow>;
-  readonly #upsertObject: Stmt<ObjectRow & { version: string | null }>;
+  readonly #upsertObject: Stmt<ObjectRow & { version: string | null; tags: string | null }>;
+  readonly #setTags: Stmt<[string | null, string, string]>;
   readonly #deleteObject: Stmt<[string, string]>;
   readonly #setPath: Stmt<[string, string, string]>;
   readonly #seek: Record<'gt' | 'ge' | 'gtLt' | 'geLt', Stmt<unknown[], ObjectRow>>;
@@ -158,10 +176,11 @@ export class ObjectIndex {
     this.#getObject = db.prepare(`SELECT ${OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key = ?`);
     this.#upsertObject = db.prepare(
       `INSERT OR REPLACE INTO objects (bucket, key, path, size, etag, mtime_ns, last_modified, headers,
-         metadata, checksums, checksum_type, parts, version)
+         metadata, checksums, checksum_type, parts, version, tags)
        VALUES (@bucket, @key, @path, @size, @etag, @mtimeNs, @lastModified, @headers, @metadata, @checksums,
-         @checksumType, @parts, @version)`,
+         @checksumType, @parts, @version, @tags)`,
     );
+    this.#setTags = db.prepare('UPDATE objects SET tags = ? WHERE bucket = ? AND key = ?');
     this.#deleteObject = db.prepare('DELETE FROM objects WHERE bucket = ? AND key = ?');
     this.#setPath = db.prepare('UPDATE objects SET path = ? WHERE bucket = ? AND key = ?');
     const seek = (op: '>' | '>=', upper: boolean): Stmt<unknown[], ObjectRow> =>
@@ -221,8 +240,13 @@ export class ObjectIndex {
   /** Inserts or replaces the row if its bucket exists; returns false (writing nothing) otherwise. */
   putObject(row: ObjectRow): boolean {
     if (this.#getBucket.get(row.bucket) === undefined) return false;
-    this.#upsertObject.run({ ...row, version: row.version ?? null });
+    this.#upsertObject.run({ ...row, version: row.version ?? null, tags: row.tags ?? null });
     return true;
+  }
+
+  /** Replaces the tags (encoded, {@link encodeTags}) of the row; true when there was one. */
+  setTags(bucket: string, key: string, tags: string | null): boolean {
+    return this.#setTags.run(tags, bucket, key).changes === 1;
   }
 
   /** Deletes the row; true when there was one. */

@@ -3,7 +3,7 @@
  * version 3 in migrations.ts) and the ListMultipartUploads walk. Synchronous (better-sqlite3): a
  * check and the write it guards, in one call, cannot interleave with other code of this process.
  */
-import { lockFromStored, lockToStored, type StoredLock } from './object-index.js';
+import { decodeTags, encodeTags, lockFromStored, lockToStored, type StoredLock } from './object-index.js';
 import type Database from 'better-sqlite3';
 import type { ChecksumAlgorithm, Checksums } from '../s3/body.js';
 import type { ObjectHeaders } from '../storage/backend.js';
@@ -25,6 +25,7 @@ interface UploadRow {
   checksumAlgorithm: string | null;
   checksumType: string | null;
   lock: string | null;
+  tags: string | null;
 }
 
 interface PartRow {
@@ -38,7 +39,7 @@ interface PartRow {
 }
 
 const UPLOAD_COLUMNS = `upload_id AS uploadId, bucket, key, initiated, headers, metadata,
-  checksum_algorithm AS checksumAlgorithm, checksum_type AS checksumType, lock`;
+  checksum_algorithm AS checksumAlgorithm, checksum_type AS checksumType, lock, tags`;
 const PART_COLUMNS = `upload_id AS uploadId, part_number AS partNumber, file, size, etag, checksums,
   last_modified AS lastModified`;
 
@@ -58,6 +59,8 @@ function toUpload(r: UploadRow): UploadInfo {
   if (r.checksumType === 'COMPOSITE' || r.checksumType === 'FULL_OBJECT') info.checksumType = r.checksumType;
   const lock = r.lock === null ? undefined : lockFromStored(JSON.parse(r.lock) as StoredLock);
   if (lock !== undefined) info.lock = lock;
+  const tags = decodeTags(r.tags);
+  if (tags !== undefined) info.tags = tags;
   return info;
 }
 
@@ -94,9 +97,9 @@ export class UploadIndex {
   constructor(readonly db: Database.Database) {
     this.#insertUpload = db.prepare(
       `INSERT INTO multipart_uploads (upload_id, bucket, key, initiated, headers, metadata,
-         checksum_algorithm, checksum_type, lock)
+         checksum_algorithm, checksum_type, lock, tags)
        VALUES (@uploadId, @bucket, @key, @initiated, @headers, @metadata, @checksumAlgorithm, @checksumType,
-         @lock)`,
+         @lock, @tags)`,
     );
     this.#getUpload = db.prepare(`SELECT ${UPLOAD_COLUMNS} FROM multipart_uploads WHERE upload_id = ?`);
     this.#deleteUpload = db.prepare('DELETE FROM multipart_uploads WHERE upload_id = ?');
@@ -148,6 +151,7 @@ export class UploadIndex {
       checksumAlgorithm: u.checksumAlgorithm ?? null,
       checksumType: u.checksumType ?? null,
       lock: u.lock === undefined ? null : JSON.stringify(lockToStored(u.lock) ?? {}),
+      tags: encodeTags(u.tags),
     });
   }
 

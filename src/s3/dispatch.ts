@@ -22,6 +22,7 @@ import {
   putObjectLockConfiguration,
   putObjectRetention,
 } from './handlers/object-lock.js';
+import { deleteObjectTagging, getObjectTagging, putObjectTagging } from './handlers/tagging.js';
 import type { HandlerContext, S3Result } from './handlers/types.js';
 import { getBucketVersioning, listObjectVersions, putBucketVersioning } from './handlers/versioning.js';
 
@@ -64,6 +65,12 @@ export async function dispatch(ctx: HandlerContext, endpoint: Endpoint): Promise
       return getObjectAcl(ctx, endpoint.bucket, endpoint.key, endpoint.query);
     case 'PutObjectAcl':
       return putObjectAcl(ctx, endpoint.bucket, endpoint.key, endpoint.query);
+    case 'GetObjectTagging':
+      return getObjectTagging(ctx, endpoint.bucket, endpoint.key, endpoint.query);
+    case 'PutObjectTagging':
+      return putObjectTagging(ctx, endpoint.bucket, endpoint.key, endpoint.query);
+    case 'DeleteObjectTagging':
+      return deleteObjectTagging(ctx, endpoint.bucket, endpoint.key, endpoint.query);
     case 'ListObjects':
       return listObjectsV1(ctx, endpoint.bucket, endpoint.query);
     case 'ListObjectsV2':

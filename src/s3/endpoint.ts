@@ -43,7 +43,10 @@ export type Endpoint =
         | 'GetObjectLegalHold'
         | 'PutObjectLegalHold'
         | 'GetObjectAcl'
-        | 'PutObjectAcl';
+        | 'PutObjectAcl'
+        | 'GetObjectTagging'
+        | 'PutObjectTagging'
+        | 'DeleteObjectTagging';
     } & Target)
   | ({ kind: 'GetObject' | 'HeadObject' | 'PutObject' | 'CopyObject' | 'DeleteObject' } & Target)
   | ({
@@ -243,6 +246,7 @@ function routeObject(method: string, t: Target, hasCopySource: boolean): Endpoin
       if (sub === 'retention') return { kind: 'GetObjectRetention', ...t };
       if (sub === 'legal-hold') return { kind: 'GetObjectLegalHold', ...t };
       if (sub === 'acl') return { kind: 'GetObjectAcl', ...t };
+      if (sub === 'tagging') return { kind: 'GetObjectTagging', ...t };
       return notImplemented(`GET object ?${sub}`, t);
     case 'HEAD':
       return sub === undefined ? { kind: 'HeadObject', ...t } : notImplemented(`HEAD object ?${sub}`, t);
@@ -252,10 +256,12 @@ function routeObject(method: string, t: Target, hasCopySource: boolean): Endpoin
       if (sub === 'retention') return { kind: 'PutObjectRetention', ...t };
       if (sub === 'legal-hold') return { kind: 'PutObjectLegalHold', ...t };
       if (sub === 'acl') return { kind: 'PutObjectAcl', ...t };
+      if (sub === 'tagging') return { kind: 'PutObjectTagging', ...t };
       if (sub !== undefined) return notImplemented(`PUT object ?${sub}`, t);
       return { kind: hasCopySource ? 'CopyObject' : 'PutObject', ...t };
     case 'DELETE':
       if (sub === 'uploadId') return { kind: 'AbortMultipartUpload', ...t };
+      if (sub === 'tagging') return { kind: 'DeleteObjectTagging', ...t };
       return sub === undefined ? { kind: 'DeleteObject', ...t } : notImplemented(`DELETE object ?${sub}`, t);
     case 'POST':
       if (sub === 'uploads') return { kind: 'CreateMultipartUpload', ...t };

@@ -92,6 +92,8 @@ export function objectResponseHeaders(info: ObjectInfo, withChecksums: boolean):
   }
   for (const [k, v] of Object.entries(info.metadata)) h['x-amz-meta-' + k] = v;
   if (info.parts && info.parts.sizes.length > 0) h['x-amz-mp-parts-count'] = String(info.parts.sizes.length);
+  // https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html: "The number of tags, if any".
+  if (info.tags && info.tags.length > 0) h['x-amz-tagging-count'] = String(info.tags.length);
   if (withChecksums) Object.assign(h, checksumHeaders(info));
   return h;
 }

@@ -58,6 +58,21 @@ export interface ObjectInfo {
   versionId?: string;
   /** Object lock retention and legal hold of this version, when any was set. */
   lock?: ObjectLockState;
+  /**
+   * The version's tag set, when it has tags (backends with {@link StorageBackend.tagging});
+   * undefined when it has none.
+   */
+  tags?: ObjectTag[];
+}
+
+/**
+ * One object tag (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html): keys
+ * are unique within a version; keys and values are case-sensitive. The S3 layer validates the
+ * limits (at most 10 tags, key 1–128 and value 0–256 Unicode characters) before a backend sees them.
+ */
+export interface ObjectTag {
+  key: string;
+  value: string;
 }
 
 /** Object lock retention modes (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html). */
@@ -107,6 +122,11 @@ export interface PutOptions {
   checksumType?: 'FULL_OBJECT' | 'COMPOSITE';
   /** Object lock settings of the new version (already validated against the bucket by the S3 layer). */
   lock?: ObjectLockState;
+  /**
+   * The new version's tags (`x-amz-tagging`), validated. Only given to a backend with
+   * {@link StorageBackend.tagging}, which MUST store them; the S3 layer refuses tags (501) otherwise.
+   */
+  tags?: ObjectTag[];
 }
 
 export interface CopyOptions {
@@ -119,6 +139,11 @@ export interface CopyOptions {
   signal?: AbortSignal;
   /** Object lock settings of the new version, as for PutOptions.lock. */
   lock?: ObjectLockState;
+  /**
+   * `x-amz-tagging-directive: REPLACE`: the copy's tags (empty: none). Absent (COPY, the default):
+   * a backend with {@link StorageBackend.tagging} MUST give the copy the source version's tags.
+   */
+  tags?: ObjectTag[];
 }
 
 /** Where a read or a copy source points: the current version unless `versionId` is given. */
@@ -243,6 +268,28 @@ export interface VersioningStore {
   ): Promise<string>;
 }
 
+/**
+ * Object tagging (the local backend; Drime has none, and the S3 layer then answers the tagging
+ * operations, and writes carrying a non-empty `x-amz-tagging`, 501 NotImplemented). A backend with
+ * it stores the tags of PutOptions, CopyOptions and multipart uploads with each version, returns
+ * them in ObjectInfo.tags, and keeps a noncurrent version's tags with it. GetObjectTagging reads
+ * them through `headObject`.
+ */
+export interface TaggingStore {
+  /**
+   * Replaces the whole tag set of one version (empty: removes every tag; DeleteObjectTagging).
+   * Tags are not protected by object lock: a locked version's tags can change. MUST throw as
+   * `headObject` does for a missing key or version and for delete markers. Returns the version id
+   * (undefined when the backend keeps no versions).
+   */
+  putObjectTagging(
+    bucket: string,
+    key: string,
+    version: VersionSelector,
+    tags: ObjectTag[],
+  ): Promise<{ versionId?: string }>;
+}
+
 /** A storage backend (local directory, Drime Cloud, ...). All methods are async and may run concurrently. */
 export interface StorageBackend {
   /** Short name for logs and the banner ("local", "drime"). */
@@ -303,6 +350,9 @@ export interface StorageBackend {
 
   /** Versioning and object lock; absent: the bucket is never versioned (see VersioningStore). */
   readonly versioning?: VersioningStore;
+
+  /** Object tags; absent: tagging answers 501 NotImplemented (see TaggingStore). */
+  readonly tagging?: TaggingStore;
 
   /**
    * Optional health probe for `GET /_s3local/health`: resolves when the store can take writes now

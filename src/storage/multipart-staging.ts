@@ -183,6 +183,7 @@ export class StagedMultipart implements MultipartStore {
     if (opts.checksumAlgorithm !== undefined) upload.checksumAlgorithm = opts.checksumAlgorithm;
     if (opts.checksumType !== undefined) upload.checksumType = opts.checksumType;
     if (opts.lock !== undefined) upload.lock = opts.lock;
+    if (opts.tags !== undefined && opts.tags.length > 0) upload.tags = opts.tags;
     try {
       await mkdir(this.#uploadDir(upload.uploadId), { mode: DIR_MODE });
       await fsyncDir(this.dir);
@@ -302,6 +303,7 @@ export class StagedMultipart implements MultipartStore {
         parts: plan.layout,
       };
       if (plan.checksumType !== undefined) put.checksumType = plan.checksumType;
+      if (upload.tags !== undefined) put.tags = upload.tags;
       if (opts.precondition) put.precondition = opts.precondition;
       const lock = opts.lockAtComplete ? await opts.lockAtComplete(upload.lock) : upload.lock;
       if (lock !== undefined) put.lock = lock;

@@ -18,6 +18,7 @@ import type {
   ObjectHeaders,
   ObjectInfo,
   ObjectLockState,
+  ObjectTag,
   PartLayout,
   StorageBackend,
   WritePrecondition,
@@ -50,6 +51,8 @@ export interface UploadInfo {
   checksumType?: ChecksumType;
   /** The object lock headers of Create (the bucket's default retention is added at Complete). */
   lock?: ObjectLockState;
+  /** The tags of Create (`x-amz-tagging`); the completed object gets them. */
+  tags?: ObjectTag[];
 }
 
 /** A stored part. */
@@ -69,6 +72,8 @@ export interface CreateUploadOptions {
   checksumAlgorithm?: ChecksumAlgorithm;
   checksumType?: ChecksumType;
   lock?: ObjectLockState;
+  /** Only given to a backend with tagging (see PutOptions.tags). */
+  tags?: ObjectTag[];
 }
 
 export interface UploadPartOptions {

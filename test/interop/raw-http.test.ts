@@ -72,10 +72,9 @@ describe('raw HTTP', () => {
       ['GET', '/default?tagging'],
       ['PUT', '/default?policy'],
       ['GET', '/default/sub.txt?attributes'],
-      ['GET', '/default/sub.txt?tagging'],
-      ['PUT', '/default/sub.txt?tagging'],
+      ['PUT', '/default?tagging'],
       ['PUT', '/default?cors'],
-      ['DELETE', '/default/sub.txt?tagging'],
+      ['DELETE', '/default?tagging'],
     ] as const) {
       const res = await rawRequest(srv.endpoint, {
         method,

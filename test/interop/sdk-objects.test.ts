@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import {
   CopyObjectCommand,
-  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  GetObjectTaggingCommand,
   HeadObjectCommand,
   ListBucketsCommand,
   PutObjectCommand,
@@ -300,33 +300,13 @@ for (const mode of ['WHEN_SUPPORTED', 'WHEN_REQUIRED'] as const) {
       await expectError(s3.send(new GetObjectCommand({ Bucket, Key: 'd1' })), 'NoSuchKey', 404);
     });
 
-    it('refuses object tags (not stored) with 501 and writes nothing', async () => {
-      await expectError(
-        s3.send(new PutObjectCommand({ Bucket, Key: 'tagged', Body: 'x', Tagging: 'team=backup' })),
-        'NotImplemented',
-        501,
-      );
-      await expectError(s3.send(new HeadObjectCommand({ Bucket, Key: 'tagged' })), 'NotFound', 404);
-      await s3.send(new PutObjectCommand({ Bucket, Key: 'untagged', Body: 'x' }));
-      await expectError(
-        s3.send(
-          new CopyObjectCommand({
-            Bucket,
-            Key: 'tagged-copy',
-            CopySource: `${Bucket}/untagged`,
-            TaggingDirective: 'REPLACE',
-            Tagging: 'team=backup',
-          }),
-        ),
-        'NotImplemented',
-        501,
-      );
-      await expectError(s3.send(new HeadObjectCommand({ Bucket, Key: 'tagged-copy' })), 'NotFound', 404);
-      await expectError(
-        s3.send(new CreateMultipartUploadCommand({ Bucket, Key: 'tagged-mpu', Tagging: 'team=backup' })),
-        'NotImplemented',
-        501,
-      );
+    // The full tagging suite is sdk-objects-tagging.test.ts; the Drime backend's 501 is drime-tagging.test.ts.
+    it('stores object tags given on PUT and copies them with the object', async () => {
+      await s3.send(new PutObjectCommand({ Bucket, Key: 'tagged', Body: 'x', Tagging: 'team=backup' }));
+      assert.equal((await s3.send(new HeadObjectCommand({ Bucket, Key: 'tagged' }))).TagCount, 1);
+      await s3.send(new CopyObjectCommand({ Bucket, Key: 'tagged-copy', CopySource: `${Bucket}/tagged` }));
+      const out = await s3.send(new GetObjectTaggingCommand({ Bucket, Key: 'tagged-copy' }));
+      assert.deepEqual(out.TagSet, [{ Key: 'team', Value: 'backup' }]);
     });
 
     it('refuses other buckets in default mode with clear errors', async () => {

@@ -16,6 +16,7 @@ import { assertBucketAllowed } from './bucket-mode.js';
 import { assertSupportedWriteHeaders } from './object-put.js';
 import { versionSelector } from './object-get.js';
 import { lockForNewVersion, versionHeader } from './object-lock.js';
+import { copyTags } from './tagging.js';
 import { xmlResult, type HandlerContext, type S3Result } from './types.js';
 
 export interface CopySource {
@@ -100,6 +101,8 @@ export async function copyObject(ctx: HandlerContext, bucket: string, key: strin
   if (directive === 'REPLACE') {
     opts.replace = { headers: readObjectHeaders(ctx.headers), metadata: readMetadata(ctx.headers) };
   }
+  const tags = copyTags(ctx);
+  if (tags) opts.tags = tags;
   const precondition = writePrecondition(ctx.headers);
   if (precondition) opts.precondition = precondition;
   const info = await ctx.backend.copyObject(

@@ -20,6 +20,7 @@ import { assertBucketAllowed } from './bucket-mode.js';
 import { parsePartNumber } from './object-get.js';
 import { assertSupportedWriteHeaders, declaredSize } from './object-put.js';
 import { lockForNewVersion } from './object-lock.js';
+import { requestTags } from './tagging.js';
 import { xmlResult, type HandlerContext, type S3Result } from './types.js';
 
 /** The backend's multipart store; 501 for a backend without one. */
@@ -76,11 +77,13 @@ export async function createMultipartUpload(
   );
   // The bucket's default retention is counted from Complete, when the object is created (lockAtComplete).
   const lock = await lockForNewVersion(ctx, bucket, false, false);
+  const tags = requestTags(ctx);
   const upload = await store.createUpload(bucket, key, {
     headers: readObjectHeaders(ctx.headers),
     metadata: readMetadata(ctx.headers),
     ...settings,
     ...(lock ? { lock } : {}),
+    ...(tags ? { tags } : {}),
   });
   const result = xmlResult(initiateResultXml(bucket, key, upload.uploadId));
   if (upload.checksumAlgorithm !== undefined) {

@@ -13,6 +13,7 @@ import {
 import type { PutOptions } from '../../storage/backend.js';
 import { assertBucketAllowed } from './bucket-mode.js';
 import { lockForNewVersion, versionHeader } from './object-lock.js';
+import { requestTags } from './tagging.js';
 import type { HandlerContext, S3Result } from './types.js';
 
 /** The largest single PUT S3 accepts: 5 GiB. */
@@ -20,16 +21,21 @@ export const MAX_PUT_SIZE = 5 * 1024 ** 3;
 
 /**
  * Refuses request headers that ask for something s3local would silently not do: server-side
- * encryption with keys it does not have, and object tags (`x-amz-tagging`: s3local does not store
- * tags yet, and dropping them would let a client believe they were kept). `x-amz-acl` and storage
- * class are accepted: every object is private to the one owner, STANDARD. Object lock headers are
- * checked against the bucket by lockForNewVersion (object-lock.ts).
+ * encryption with keys it does not have, and object tags (`x-amz-tagging`) on a backend that does
+ * not store them (Drime: dropping them would let a client believe they were kept; backends with
+ * tagging read them with requestTags, tagging.ts). `x-amz-acl` and storage class are accepted:
+ * every object is private to the one owner, STANDARD. Object lock headers are checked against the
+ * bucket by lockForNewVersion (object-lock.ts).
  */
 export function assertSupportedWriteHeaders(ctx: HandlerContext): void {
-  if ((header(ctx.headers, 'x-amz-tagging') ?? '') !== '') {
-    throw new S3Error('NotImplemented', 's3local does not store object tags (x-amz-tagging).', {
-      Header: 'x-amz-tagging',
-    });
+  if (!ctx.backend.tagging && (header(ctx.headers, 'x-amz-tagging') ?? '') !== '') {
+    throw new S3Error(
+      'NotImplemented',
+      `The ${ctx.backend.kind} backend does not store object tags (x-amz-tagging).`,
+      {
+        Header: 'x-amz-tagging',
+      },
+    );
   }
   for (const name of [
     'x-amz-server-side-encryption-customer-algorithm',
@@ -82,6 +88,8 @@ export async function putObject(ctx: HandlerContext, bucket: string, key: string
     signal: ctx.signal,
   };
   if (size !== undefined) opts.size = size;
+  const tags = requestTags(ctx);
+  if (tags) opts.tags = tags;
   const precondition = writePrecondition(ctx.headers);
   if (precondition) opts.precondition = precondition;
   const lock = await lockForNewVersion(ctx, bucket, true);

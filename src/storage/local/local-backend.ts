@@ -17,7 +17,8 @@ import { S3Error } from '../../s3/errors.js';
 import { openIndexDatabase } from '../../index/index-db.js';
 import { GroupCommit } from '../../index/group-commit.js';
 import { WriteJournal, type JournalEntry } from '../../index/write-journal.js';
-import { encodeJsonColumns, ObjectIndex, rowToInfo, type ObjectRow } from '../../index/object-index.js';
+import { encodeJsonColumns, encodeTags, ObjectIndex, rowToInfo } from '../../index/object-index.js';
+import type { ObjectRow } from '../../index/object-index.js';
 import type {
   BackendStats,
   BucketInfo,
@@ -36,7 +37,8 @@ import type {
 import { VersionIndex } from '../../index/version-index.js';
 import { BucketConfigs } from './bucket-config.js';
 import { versionDir, VERSIONS_DIR } from './version-records.js';
-import { LocalVersioning } from './versioning.js';
+import { LocalVersioning, type VersionContent } from './versioning.js';
+import { LocalTagging } from './object-tagging.js';
 import { newVersionId } from './version-format.js';
 import { collectListPage } from '../listing.js';
 import type { StagedMultipart } from '../multipart-staging.js';
@@ -101,6 +103,8 @@ export class LocalBackend implements StorageBackend {
   multipart!: StagedMultipart;
   /** Versioning and object lock (versioning.ts). */
   readonly versioning: LocalVersioning;
+  /** Object tags (object-tagging.ts). */
+  readonly tagging: LocalTagging;
   readonly #configs: BucketConfigs;
   readonly #versions: VersionIndex;
   #tmpCounter = 0;
@@ -142,6 +146,13 @@ export class LocalBackend implements StorageBackend {
       settleVersions: async (bucket, key) => void (await this.versioning.settle(bucket, key)),
     };
     const keyLocks = { locks: this.#locks, lockName };
+    this.tagging = new LocalTagging({
+      ...keyLocks,
+      index: this.#index,
+      versions: this.#versions,
+      versioning: this.versioning,
+      requireBucket: (bucket) => void this.#requireBucket(bucket),
+    });
     this.#reads = {
       ...keyLocks,
       index: this.#index,
@@ -353,6 +364,7 @@ export class LocalBackend implements StorageBackend {
         lastModified: 0,
         ...encodeJsonColumns(opts.headers, opts.metadata, checksums, opts.parts),
         checksumType: Object.keys(checksums).length > 0 ? (opts.checksumType ?? 'FULL_OBJECT') : null,
+        tags: encodeTags(opts.tags),
       };
       return await this.#commit(bucket, key, natural, tmp, written, content, opts);
     } catch (err) {
@@ -380,14 +392,12 @@ export class LocalBackend implements StorageBackend {
       opts.precondition?.(current && this.versioning.infoOfRow(current));
       this.#requireBucket(bucket);
       if (this.versioning.putIsVersioned(bucket, key, current)) {
-        const { etag, headers, metadata, checksums, checksumType, parts } = content;
-        const version = { etag, headers, metadata, checksums, checksumType, parts };
-        const fields = {
-          ...version,
-          size: written.size,
-          mtimeNs: String(written.mtimeNs),
-          ino: String(written.ino),
+        const { etag, headers, metadata, checksums, checksumType, parts, tags } = content;
+        const fields: VersionContent = {
+          ...{ etag, headers, metadata, checksums, checksumType, parts },
+          ...{ size: written.size, mtimeNs: String(written.mtimeNs), ino: String(written.ino) },
         };
+        if (tags) fields.tags = tags;
         return this.versioning.commitPut(bucket, key, natural, tmp, fields, opts.lock);
       }
       const intended: ObjectRow = {

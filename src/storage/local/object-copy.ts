@@ -6,7 +6,7 @@
 import { constants as fsConstants } from 'node:fs';
 import { chmod, copyFile, link } from 'node:fs/promises';
 import { S3Error } from '../../s3/errors.js';
-import type { ObjectRow } from '../../index/object-index.js';
+import { encodeTags, type ObjectRow } from '../../index/object-index.js';
 import type { CopyOptions, ObjectInfo, VersionSelector } from '../backend.js';
 import {
   errnoOf,
@@ -110,6 +110,8 @@ export async function copyObject(
       lastModified: 0,
       headers: replace ? JSON.stringify(replace.headers) : snapshot.headers,
       metadata: replace ? JSON.stringify(replace.metadata) : snapshot.metadata,
+      // x-amz-tagging-directive: REPLACE gives opts.tags; COPY keeps the source version's.
+      tags: opts.tags !== undefined ? encodeTags(opts.tags) : snapshot.tags,
       checksums,
       checksumType,
       parts,
@@ -231,6 +233,7 @@ async function copyInPlace(
       lastModified: Date.now(),
       headers: replace ? JSON.stringify(replace.headers) : current.headers,
       metadata: replace ? JSON.stringify(replace.metadata) : current.metadata,
+      tags: opts.tags !== undefined ? encodeTags(opts.tags) : current.tags,
     };
     if (!ctx.index.putObject(row)) throw new S3Error('NoSuchBucket', undefined, { BucketName: bucket });
     return ctx.versioning.infoOfRow(row);

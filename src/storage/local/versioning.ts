@@ -81,7 +81,16 @@ export interface VersioningContext extends SettleContext {
 /** The fields of a new version other than its id, order and place. */
 export type VersionContent = Pick<
   VersionRecord,
-  'size' | 'mtimeNs' | 'ino' | 'etag' | 'headers' | 'metadata' | 'checksums' | 'checksumType' | 'parts'
+  | 'size'
+  | 'mtimeNs'
+  | 'ino'
+  | 'etag'
+  | 'headers'
+  | 'metadata'
+  | 'checksums'
+  | 'checksumType'
+  | 'parts'
+  | 'tags'
 >;
 
 /** The version record of the current version a row describes. */
@@ -103,6 +112,7 @@ function recordOfRow(row: ObjectRow, versionId: string, seq: number): VersionRec
   };
   const lock = currentVersionOf(row)?.lock;
   if (lock !== undefined) rec.lock = lock;
+  if (row.tags) rec.tags = row.tags;
   return rec;
 }
 
@@ -301,17 +311,40 @@ export class LocalVersioning implements VersioningStore {
    * Replaces the lock of one version (PutObjectRetention / PutObjectLegalHold) through `update`,
    * which may refuse (throw). The record on disk is rewritten, then the rows.
    */
-  async updateObjectLock(
+  updateObjectLock(
     bucket: string,
     key: string,
     version: VersionSelector,
     update: (current: ObjectLockState, info: ObjectInfo) => ObjectLockState,
   ): Promise<string> {
+    return this.updateVersion(bucket, key, version, (info) => {
+      const stored = lockToStored(update(info.lock ?? {}, info));
+      return (rec) => {
+        const updated: VersionRecord = { ...rec };
+        delete updated.lock;
+        if (stored !== undefined) updated.lock = stored;
+        return updated;
+      };
+    });
+  }
+
+  /**
+   * Rewrites the record of one version, under the key's lock: `update` sees the version (and may
+   * refuse: throw) and returns the change of its record, written to disk, then the rows. A current version without a record (written before
+   * versioning) gets one. Object lock and tag changes (PutObjectTagging) use it. Returns the
+   * version id.
+   */
+  async updateVersion(
+    bucket: string,
+    key: string,
+    version: VersionSelector,
+    update: (info: ObjectInfo) => (rec: VersionRecord) => VersionRecord,
+  ): Promise<string> {
     this.#ctx.requireBucket(bucket);
     if (version.versionId !== undefined) assertVersionIdFormat(version.versionId);
     return this.#ctx.locks.run(this.#ctx.lockName(bucket, key), async () => {
       const { info } = this.findVersion(bucket, key, version);
-      const next = update(info.lock ?? {}, info);
+      const change = update(info);
       const versionId = info.versionId ?? 'null';
       await this.#change(bucket, key, async (dir, files) => {
         let rec = files.records.find((r) => r.versionId === versionId);
@@ -320,10 +353,7 @@ export class LocalVersioning implements VersioningStore {
           if (row === undefined) throw new S3Error('NoSuchKey', undefined, { Key: key });
           rec = recordOfRow(row, versionId, this.#ctx.nextSeq(files.records[0]?.seq ?? 0));
         }
-        const stored = lockToStored(next);
-        const updated: VersionRecord = { ...rec };
-        delete updated.lock;
-        if (stored !== undefined) updated.lock = stored;
+        const updated = change(rec);
         await writeRecord(dir, updated);
         return updated;
       });
@@ -540,6 +570,7 @@ export class LocalVersioning implements VersioningStore {
             checksumType: rec.checksumType,
             parts: rec.parts,
             version: JSON.stringify(version),
+            tags: rec.tags ?? null,
           });
         }
       }
