@@ -6,6 +6,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { runCli } from '../../src/cli/program.js';
+import { createS3Server, DrimeBackend, type S3Server } from '../../src/index.js';
 import { startFakeDrime, type FakeDrime } from '../fakes/drime/server.js';
 import type { FakeEntry, FakeOptions } from '../fakes/drime/state.js';
 import { startServeProcess, stopWithin, type ServeProcess } from '../helpers/serve-process.js';
@@ -152,6 +153,51 @@ export async function startDrimeServe(opts: {
       s3.destroy();
       await stopWithin(serve, 15_000).catch(() => undefined);
       await cleanUp();
+    },
+  };
+}
+
+/** An in-process s3local server on the Drime backend over a fresh fake Drime API (default mode). */
+export interface InProcessDrime {
+  fake: FakeDrime;
+  backend: DrimeBackend;
+  server: S3Server;
+  s3: S3Client;
+  /** Stops the server, the backend and the fake; removes the temp directory. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a fake Drime API (replace mode, streamed downloads), the Drime backend on it (default
+ * bucket mode, root `Backups/S3`, index and spool in a temp directory named with `prefix`) and an
+ * in-process S3 server with the test credentials; `s3` is an SDK client for it.
+ */
+export async function startInProcessDrime(prefix: string): Promise<InProcessDrime> {
+  const fake = await startFakeDrime({ sameName: 'replace', download: 'stream' });
+  const dir = await tempDir(prefix);
+  const backend = await DrimeBackend.open({
+    apiKey: fake.token,
+    workspaceId: 0,
+    apiUrl: fake.apiUrl,
+    advanced: false,
+    rootFolder: 'Backups/S3',
+    indexPath: join(dir, 'index.sqlite'),
+    spoolDir: join(dir, 'spool'),
+  });
+  const server = createS3Server({ backend, ...TEST_CREDENTIALS });
+  const { url } = await server.listen(0, '127.0.0.1');
+  const s3 = sdkClient(url);
+  return {
+    fake,
+    backend,
+    server,
+    s3,
+    async close() {
+      s3.destroy();
+      await server.close(2000);
+      await backend.close();
+      await fake.close();
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }

@@ -6,8 +6,6 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import {
   CopyObjectCommand,
   CreateMultipartUploadCommand,
@@ -18,44 +16,25 @@ import {
   PutObjectTaggingCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { createS3Server, DrimeBackend, type S3Server } from '../../src/index.js';
+import type { DrimeBackend } from '../../src/index.js';
 import type { StorageBackend } from '../../src/storage/backend.js';
-import { startFakeDrime, type FakeDrime } from '../fakes/drime/server.js';
-import { TEST_CREDENTIALS, sdkClient, tempDir } from '../helpers/server.js';
+import { startInProcessDrime, type InProcessDrime } from './drime-helpers.js';
 import { expectError, expectStatus } from '../helpers/versioning.js';
 
 const T = { timeout: 60_000 };
 
 describe('object tagging on the Drime backend (fake Drime API)', () => {
-  let fake: FakeDrime;
-  let dir: string;
+  let drime: InProcessDrime;
   let backend: DrimeBackend;
-  let server: S3Server;
   let s3: S3Client;
   const Bucket = 'default';
 
   before(async () => {
-    fake = await startFakeDrime({ sameName: 'replace', download: 'stream' });
-    dir = await tempDir('s3local-drime-tags-');
-    backend = await DrimeBackend.open({
-      apiKey: fake.token,
-      workspaceId: 0,
-      apiUrl: fake.apiUrl,
-      advanced: false,
-      rootFolder: 'Backups/S3',
-      indexPath: join(dir, 'index.sqlite'),
-      spoolDir: join(dir, 'spool'),
-    });
-    server = createS3Server({ backend, ...TEST_CREDENTIALS });
-    const { url } = await server.listen(0, '127.0.0.1');
-    s3 = sdkClient(url);
+    drime = await startInProcessDrime('s3local-drime-tags-');
+    ({ backend, s3 } = drime);
   });
   after(async () => {
-    s3?.destroy();
-    await server?.close(2000);
-    await backend?.close();
-    await fake?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await drime?.close();
   });
 
   it('the backend offers no tagging', () => {
