@@ -8,7 +8,7 @@
  * row committed (synchronous=FULL), all before the call resolves. One process per data directory.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type Database from 'better-sqlite3';
@@ -55,10 +55,11 @@ import {
   writeDurableFile,
   type WrittenFile,
 } from './fs-ops.js';
-import { candidatePaths, keyToPath, pathToKey, selfPath } from './key-path.js';
+import { keyToPath, pathToKey } from './key-path.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { openLocalMultipart } from './multipart.js';
 import * as objectCopy from './object-copy.js';
+import * as objectDelete from './object-delete.js';
 import * as objectRead from './object-read.js';
 import { placeFile, type PlacementContext } from './placement.js';
 import { recoverJournal, settleEntry, type ReconcileContext } from './reconcile.js';
@@ -94,9 +95,10 @@ export class LocalBackend implements StorageBackend {
   readonly #journal: WriteJournal;
   readonly #rctx: ReconcileContext;
   readonly #commits: GroupCommit;
-  /** Contexts of the parts in files of their own: reads, copies, store-wide operations. */
+  /** Contexts of the parts in files of their own: reads, copies, deletes, store-wide operations. */
   readonly #reads: objectRead.ReadContext;
   readonly #copies: objectCopy.CopyContext;
+  readonly #deletes: objectDelete.DeleteContext;
   readonly #maintenance: maintenance.MaintenanceContext;
   readonly #tmpPrefix = randomBytes(6).toString('hex');
   /** Multipart uploads (local/multipart.ts); set by {@link LocalBackend.open}. */
@@ -167,6 +169,15 @@ export class LocalBackend implements StorageBackend {
       tempPath: () => this.#tempPath(),
       commit: (bucket, key, natural, tmp, written, content, opts) =>
         this.#commit(bucket, key, natural, tmp, written, content, opts),
+    };
+    this.#deletes = {
+      ...keyLocks,
+      index: this.#index,
+      journal: this.#journal,
+      commits: this.#commits,
+      versioning: this.versioning,
+      bucketDir: (bucket) => this.#bucketDir(bucket),
+      settle: (intent) => this.#settle(intent),
     };
     this.#maintenance = {
       ...keyLocks,
@@ -442,14 +453,6 @@ export class LocalBackend implements StorageBackend {
     });
   }
 
-  /** Deletes the row and ends `intent` in one (group) commit. */
-  #dropRow(bucket: string, key: string, intent: JournalEntry): Promise<void> {
-    return this.#commits.run(() => {
-      this.#index.deleteObject(bucket, key);
-      this.#journal.end(intent);
-    });
-  }
-
   /** Upserts the row and ends `intent` in one (group) commit; false when the bucket is gone. */
   #commitRow(row: ObjectRow, intent: JournalEntry | undefined): Promise<boolean> {
     return this.#commits.run(() => {
@@ -474,65 +477,12 @@ export class LocalBackend implements StorageBackend {
 
   /**
    * Unlinks the file and drops the row; a key that cannot be stored (see key-path) is absent. In a
-   * bucket ever versioned: a delete marker, or the version given removed (versioning.ts).
+   * bucket ever versioned: a delete marker, or the version given removed (object-delete.ts,
+   * versioning.ts).
    */
   async deleteObject(bucket: string, key: string, opts: DeleteOptions = {}): Promise<DeleteResult> {
     this.#requireBucket(bucket);
-    try {
-      keyToPath(key);
-    } catch {
-      return opts.versionId === undefined ? {} : { versionId: opts.versionId }; // cannot exist
-    }
-    const lockName = this.#ctx.lockName(bucket, key);
-    if (opts.versionId !== undefined) {
-      const { versionId } = opts;
-      const bypass = opts.bypassGovernance ?? false;
-      const done = await this.#locks.run(lockName, () =>
-        this.versioning.deleteVersion(bucket, key, versionId, bypass),
-      );
-      if (done !== undefined) return done;
-    } else if (this.versioning.deleteIsVersioned(bucket)) {
-      return this.#locks.run(lockName, () => this.versioning.commitDelete(bucket, key));
-    }
-    await this.#deleteUnversioned(bucket, key);
-    return opts.versionId === undefined ? {} : { versionId: opts.versionId };
-  }
-
-  async #deleteUnversioned(bucket: string, key: string): Promise<void> {
-    const natural = keyToPath(key);
-    const root = this.#bucketDir(bucket);
-    const removed = await this.#locks.run(this.#ctx.lockName(bucket, key), async () => {
-      const row = this.#index.getObject(bucket, key);
-      const places = row
-        ? [row.path, ...candidatePaths(key).filter((p) => p !== row.path)]
-        : [natural, selfPath(natural)];
-      // A row whose file is about to go: a crash before the row is dropped is settled at open.
-      const intent = row ? this.#journal.beginDelete(bucket, key) : undefined;
-      let pending = intent !== undefined;
-      try {
-        let removedFrom: string | undefined;
-        for (const place of places) {
-          try {
-            await unlink(join(root, place));
-            removedFrom = place;
-            break;
-          } catch (err) {
-            const code = errnoOf(err) ?? '';
-            // EISDIR (Linux) / EPERM (macOS): the natural path is a directory; try the self path.
-            const isDir =
-              code === 'EPERM' && (await stat(join(root, place)).catch(() => undefined))?.isDirectory();
-            if (!objectRead.MISSING.has(code) && !isDir) throw mapStorageError(err);
-          }
-        }
-        if (removedFrom !== undefined) await fsyncDir(dirname(join(root, removedFrom)));
-        if (intent !== undefined) await this.#dropRow(bucket, key, intent);
-        pending = false;
-        return removedFrom;
-      } finally {
-        if (pending && intent !== undefined) await this.#settle(intent);
-      }
-    });
-    if (removed !== undefined) await pruneEmptyDirs(root, dirname(removed));
+    return objectDelete.deleteObject(this.#deletes, bucket, key, opts);
   }
 
   /** CopyObject (object-copy.ts). */

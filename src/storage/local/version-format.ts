@@ -1,9 +1,10 @@
 /**
- * Version ids and the ObjectInfo of a version record (local backend).
+ * Version ids, and version records converted (local backend): to their ObjectInfo, to and from
+ * the objects row of a current version, to the headers of a delete marker.
  */
 import { randomBytes } from 'node:crypto';
 import { S3Error } from '../../s3/errors.js';
-import { lockFromStored, rowToInfo } from '../../index/object-index.js';
+import { currentVersionOf, lockFromStored, rowToInfo, type ObjectRow } from '../../index/object-index.js';
 import type { ObjectInfo } from '../backend.js';
 import type { VersionRecord } from './version-records.js';
 
@@ -32,4 +33,60 @@ export function recordToInfo(rec: VersionRecord): ObjectInfo {
   const lock = lockFromStored(rec.lock);
   if (lock !== undefined) info.lock = lock;
   return info;
+}
+
+/** The version record of the current version a row describes. */
+export function recordOfRow(row: ObjectRow, versionId: string, seq: number): VersionRecord {
+  const rec: VersionRecord = {
+    key: row.key,
+    versionId,
+    seq,
+    deleteMarker: false,
+    lastModified: row.lastModified,
+    size: row.size,
+    mtimeNs: String(row.mtimeNs),
+    etag: row.etag,
+    headers: row.headers,
+    metadata: row.metadata,
+    checksums: row.checksums,
+    checksumType: row.checksumType,
+    parts: row.parts,
+  };
+  const lock = currentVersionOf(row)?.lock;
+  if (lock !== undefined) rec.lock = lock;
+  if (row.tags) rec.tags = row.tags;
+  return rec;
+}
+
+/** The headers of a response about a delete marker (x-amz-delete-marker, its version id, Last-Modified). */
+export function deleteMarkerHeaders(rec: VersionRecord): Record<string, string> {
+  return {
+    'x-amz-delete-marker': 'true',
+    'x-amz-version-id': rec.versionId,
+    'last-modified': new Date(rec.lastModified).toUTCString(),
+  };
+}
+
+/**
+ * The objects row of the current version `rec`, stored at `path` (relative to the bucket
+ * directory), with its version JSON (id, seq, object lock).
+ */
+export function rowOfRecord(bucket: string, key: string, path: string, rec: VersionRecord): ObjectRow {
+  const version = { id: rec.versionId, seq: rec.seq, ...(rec.lock ? { lock: rec.lock } : {}) };
+  return {
+    bucket,
+    key,
+    path,
+    size: rec.size,
+    etag: rec.etag,
+    mtimeNs: BigInt(rec.mtimeNs),
+    lastModified: rec.lastModified,
+    headers: rec.headers,
+    metadata: rec.metadata,
+    checksums: rec.checksums,
+    checksumType: rec.checksumType,
+    parts: rec.parts,
+    version: JSON.stringify(version),
+    tags: rec.tags ?? null,
+  };
 }

@@ -55,7 +55,13 @@ import type { KeyedMutex } from './keyed-mutex.js';
 import { keyToPath } from './key-path.js';
 import { placeFile } from './placement.js';
 import { listVersions } from './version-listing.js';
-import { assertVersionIdFormat, recordToInfo } from './version-format.js';
+import {
+  assertVersionIdFormat,
+  deleteMarkerHeaders,
+  recordOfRow,
+  recordToInfo,
+  rowOfRecord,
+} from './version-format.js';
 import { removePlain, settleKeyVersions, type SettleContext, type SettledKey } from './version-settle.js';
 import {
   dataPath,
@@ -92,37 +98,6 @@ export type VersionContent = Pick<
   | 'parts'
   | 'tags'
 >;
-
-/** The version record of the current version a row describes. */
-function recordOfRow(row: ObjectRow, versionId: string, seq: number): VersionRecord {
-  const rec: VersionRecord = {
-    key: row.key,
-    versionId,
-    seq,
-    deleteMarker: false,
-    lastModified: row.lastModified,
-    size: row.size,
-    mtimeNs: String(row.mtimeNs),
-    etag: row.etag,
-    headers: row.headers,
-    metadata: row.metadata,
-    checksums: row.checksums,
-    checksumType: row.checksumType,
-    parts: row.parts,
-  };
-  const lock = currentVersionOf(row)?.lock;
-  if (lock !== undefined) rec.lock = lock;
-  if (row.tags) rec.tags = row.tags;
-  return rec;
-}
-
-function deleteMarkerHeaders(rec: VersionRecord): Record<string, string> {
-  return {
-    'x-amz-delete-marker': 'true',
-    'x-amz-version-id': rec.versionId,
-    'last-modified': new Date(rec.lastModified).toUTCString(),
-  };
-}
 
 /** AccessDenied unless the lock of `lock` lets the version be deleted now. */
 export function assertDeletable(lock: ObjectLockState | undefined, bypassGovernance: boolean): void {
@@ -554,24 +529,8 @@ export class LocalVersioning implements VersioningStore {
         if (settled.current === undefined) {
           this.#ctx.index.deleteObject(bucket, key);
         } else {
-          const { record: rec, path } = settled.current;
-          const version = { id: rec.versionId, seq: rec.seq, ...(rec.lock ? { lock: rec.lock } : {}) };
-          this.#ctx.index.putObject({
-            bucket,
-            key,
-            path,
-            size: rec.size,
-            etag: rec.etag,
-            mtimeNs: BigInt(rec.mtimeNs),
-            lastModified: rec.lastModified,
-            headers: rec.headers,
-            metadata: rec.metadata,
-            checksums: rec.checksums,
-            checksumType: rec.checksumType,
-            parts: rec.parts,
-            version: JSON.stringify(version),
-            tags: rec.tags ?? null,
-          });
+          const { record, path } = settled.current;
+          this.#ctx.index.putObject(rowOfRecord(bucket, key, path, record));
         }
       }
       if (intent !== undefined) this.#ctx.journal.end(intent);
