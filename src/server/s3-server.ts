@@ -386,8 +386,9 @@ function writeError(
   }
   res.statusCode = s3err.status;
   for (const [name, value] of Object.entries(s3err.headers)) res.setHeader(name, value);
-  // An unread request body cannot be left on a keep-alive connection.
-  if (!req.complete) res.setHeader('connection', 'close');
+  // An unread request body cannot be left on a keep-alive connection: it is read and discarded
+  // (req.resume() below) when its declared length is small enough, else the connection closes.
+  if (!req.complete && !lingers(req, s3err)) res.setHeader('connection', 'close');
   if (s3err.status === 304 || method === 'HEAD') {
     res.end();
     return s3err.code;
@@ -398,8 +399,29 @@ function writeError(
   res.setHeader('content-type', 'application/xml');
   res.setHeader('content-length', String(Buffer.byteLength(xml)));
   res.end(xml);
-  if (!req.complete) req.resume();
+  if (!req.complete) {
+    // Whatever the body was piped into is no longer read: detach it, then discard the rest.
+    req.unpipe();
+    req.resume();
+  }
   return s3err.code;
+}
+
+/**
+ * Most declared body bytes read and discarded after an error answered before the body was read.
+ * A client that is still sending (every HTTP/1.1 client writes the body it declared before it
+ * reads the answer) gets the error and keeps its connection; closing instead resets the connection
+ * under its writes, and the client sees EPIPE/ECONNRESET rather than the S3 error. Larger bodies,
+ * and chunked ones of unknown length, are not worth the bandwidth: the connection closes.
+ */
+const LINGER_MAX_BYTES = 64 * 1024 * 1024;
+
+function lingers(req: IncomingMessage, err: S3Error): boolean {
+  // A body that stalled or was cut will not be sent anyway.
+  if (err.code === 'RequestTimeout' || err.code === 'IncompleteBody') return false;
+  if (req.headers['transfer-encoding'] !== undefined) return false;
+  const length = req.headers['content-length'];
+  return length !== undefined && /^\d+$/.test(length) && Number(length) <= LINGER_MAX_BYTES;
 }
 
 function safeDecode(path: string): string {

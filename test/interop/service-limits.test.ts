@@ -224,6 +224,62 @@ describe('size limits', () => {
   });
 });
 
+describe('an error answered before the body was read', () => {
+  it(
+    'reads and discards the rest of a body of declared length, so the client reads the error and can reuse the connection',
+    { timeout: 20_000 },
+    async () => {
+      const srv = await startServer({ noAuth: true });
+      const conn = await rawConnect(srv.port);
+      try {
+        const size = 2 * 1024 * 1024;
+        // A PUT into a bucket that does not exist is refused before its body is read.
+        conn.socket.write(
+          `PUT /no-such-bucket-here/k HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${size}\r\n\r\n`,
+        );
+        conn.socket.write(Buffer.alloc(64 * 1024, 1));
+        await waitForData(conn, /\r\n\r\n[\s\S]*<\/Error>/);
+        assert.match(conn.received(), /^HTTP\/1\.1 404 /);
+        assert.equal(errorCode(conn.received()), 'NoSuchBucket');
+        assert.doesNotMatch(conn.received(), /\r\nconnection: close\r\n/i);
+        // The client goes on sending what it declared, as clients do, then asks again.
+        await new Promise<void>((resolve, reject) =>
+          conn.socket.write(Buffer.alloc(size - 64 * 1024, 2), (err) => (err ? reject(err) : resolve())),
+        );
+        conn.socket.write('GET /_s3local/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+        await waitForData(conn, /HTTP\/1\.1 404 [\s\S]*HTTP\/1\.1 200 /);
+        assert.equal(conn.isClosed(), false);
+      } finally {
+        conn.socket.destroy();
+        await srv.close();
+      }
+    },
+  );
+
+  it(
+    'closes the connection after the error when the body is larger than it would read',
+    { timeout: 20_000 },
+    async () => {
+      const srv = await startServer({ noAuth: true });
+      const conn = await rawConnect(srv.port);
+      try {
+        conn.socket.write(
+          `PUT /no-such-bucket-here/k HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${1024 ** 3}\r\n\r\n`,
+        );
+        conn.socket.write(Buffer.alloc(64 * 1024, 1));
+        await waitForData(conn, /\r\n\r\n[\s\S]*<\/Error>/);
+        assert.match(conn.received(), /^HTTP\/1\.1 404 /);
+        assert.match(conn.received(), /\r\nconnection: close\r\n/i);
+        await Promise.race([conn.closed, sleep(5000)]);
+        assert.ok(conn.isClosed(), 'the connection is closed');
+      } finally {
+        conn.socket.destroy();
+        await srv.close();
+      }
+    },
+  );
+});
+
 describe('connection limit', () => {
   it(
     'answers requests on connections beyond maxConnections with 503 SlowDown, then recovers',
