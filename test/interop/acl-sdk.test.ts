@@ -33,6 +33,7 @@ import {
 } from '../helpers/server.js';
 import { errorCode, rawRequest } from '../helpers/sign.js';
 import { bodyText, caught, expectError, newBucket } from '../helpers/versioning.js';
+import { s3cmdConfig } from '../helpers/s3cmd.js';
 
 const T = { timeout: 60_000 };
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
@@ -420,19 +421,7 @@ describe('ACLs through awscli and s3cmd', () => {
     async () => {
       const cfg = join(dir, 's3cfg');
       const host = new URL(srv.endpoint).host;
-      await writeFile(
-        cfg,
-        [
-          '[default]',
-          `access_key = ${TEST_CREDENTIALS.accessKeyId}`,
-          `secret_key = ${TEST_CREDENTIALS.secretAccessKey}`,
-          `host_base = ${host}`,
-          `host_bucket = ${host}`,
-          'use_https = False',
-          'signature_v2 = False',
-          '',
-        ].join('\n'),
-      );
+      await writeFile(cfg, s3cmdConfig({ host }));
       const s3cmd = (...args: string[]) => runClient('s3cmd', ['-c', cfg, ...args], clientEnv());
       await srv.client().send(new PutObjectCommand({ Bucket: 'default', Key: 'cli/s3cmd.txt', Body: 'x' }));
       for (const uri of ['s3://default', 's3://default/cli/s3cmd.txt']) {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { awscliEnv, awscliVariants, clientEnv, clientTestOptions, runClient } from '../helpers/clients.js';
 import { rcloneRunner, writeRcloneConfig } from '../helpers/rclone.js';
 import { TEST_CREDENTIALS, startServer, tempDir, type TestServer } from '../helpers/server.js';
+import { s3cmdConfig } from '../helpers/s3cmd.js';
 
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 
@@ -83,18 +84,11 @@ describe('command-line clients with auth on', () => {
       const host = new URL(srv.endpoint).host;
       await writeFile(
         cfg,
-        [
-          '[default]',
-          `access_key = ${TEST_CREDENTIALS.accessKeyId}`,
-          `secret_key = ${TEST_CREDENTIALS.secretAccessKey}`,
-          `host_base = ${host}`,
-          `host_bucket = ${host}`,
-          'use_https = False',
-          `signature_v2 = ${v2 ? 'True' : 'False'}`,
-          'bucket_location = us-east-1',
-          'multipart_chunk_size_mb = 64',
-          '',
-        ].join('\n'),
+        s3cmdConfig({
+          host,
+          signatureV2: v2,
+          extra: ['bucket_location = us-east-1', 'multipart_chunk_size_mb = 64'],
+        }),
       );
       const s3cmd = (...args: string[]) => run('s3cmd', ['-c', cfg, ...args], clientEnv());
       const file = join(dir, 'small file ü.txt');

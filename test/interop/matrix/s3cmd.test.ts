@@ -11,21 +11,15 @@ import { assertOk as ok, clientEnv, clientTestOptions, runClient } from '../../h
 import { ALL_SPECS, DOC_TARGET, clientVersion, describeMatrix, listAll, matrixSuite } from './harness.js';
 import type { Target } from './harness.js';
 import { md5, md5File, sortedEntries, treeHashes, writeRandomFile, writeTree } from './trees.js';
+import { s3cmdConfig } from '../../helpers/s3cmd.js';
 
 function s3cfg(t: Target, v2: boolean): string {
-  return [
-    '[default]',
-    `access_key = ${t.accessKeyId}`,
-    `secret_key = ${t.secretAccessKey}`,
-    `host_base = ${t.host}`,
-    // No %(bucket)s in host_bucket: path-style requests.
-    `host_bucket = ${t.host}`,
-    'use_https = False',
-    `signature_v2 = ${v2 ? 'True' : 'False'}`,
-    'bucket_location = us-east-1',
-    'multipart_chunk_size_mb = 5',
-    '',
-  ].join('\n');
+  return s3cmdConfig({
+    host: t.host,
+    credentials: t,
+    signatureV2: v2,
+    extra: ['bucket_location = us-east-1', 'multipart_chunk_size_mb = 5'],
+  });
 }
 
 const BIG = 12 * 1024 * 1024;
