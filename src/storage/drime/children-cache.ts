@@ -12,6 +12,7 @@
  */
 import type { DrimeClient } from './client.js';
 import { RemovalGate } from './removal-gate.js';
+import type { TargetFolder } from './transfer.js';
 import type { DrimeEntry } from './types.js';
 
 type Op = { add: DrimeEntry } | { remove: number };
@@ -99,6 +100,25 @@ export class ChildrenCache {
     const raced = overlapped();
     if (first.pages <= 1 || (!raced && first.complete)) return first.entries;
     return this.gate.exclusive(k, async () => (await this.client.listChildrenPaged(id, signal)).entries);
+  }
+
+  /**
+   * Folder `id` as a write looking for what a request whose answer was lost made: listings from
+   * Drime without holes and never cached (what the lost request made is not ours yet: a
+   * `<name> - Copy` must not show up as a key), and deletions that keep concurrent listings
+   * without holes. A raw listing could miss the entry, which then stayed on Drime for good.
+   */
+  folder(id: number | null): TargetFolder {
+    return {
+      list: (signal) => this.fetch(ChildrenCache.key(id), id, signal),
+      discard: (entries) =>
+        this.removing(entries, () =>
+          this.client.deleteEach(
+            entries.map((e) => e.id),
+            true,
+          ),
+        ).catch(() => undefined),
+    };
   }
 
   /**

@@ -128,7 +128,7 @@ export class FolderTree {
       try {
         const created = await this.client.createFolder(stored, parent);
         if (created.name !== stored) {
-          await this.client.deleteEntries([created.id], true).catch(() => undefined);
+          await this.listings.folder(parent).discard([created]);
           throw new S3Error('InternalError', `Drime stored the folder name "${stored}" as "${created.name}"`);
         }
         this.listings.added(created);

@@ -25,6 +25,35 @@ export interface UploadTarget {
   mime: string;
   /** Sent as `clientExtension` on the storage paths: 1..10 safe characters (drime-api.md §9.5). */
   extension: string;
+  /** How to look into and clean up the folder (default: the client's raw listing and delete). */
+  folder?: TargetFolder;
+}
+
+/**
+ * The target folder as the steps that recover from a lost answer see it: they list it to find what
+ * the lost request made, and delete what they made by mistake (an incomplete upload).
+ */
+export interface TargetFolder {
+  /** Live children. The backend's lists without holes (children-cache.ts). */
+  list(signal?: AbortSignal): Promise<DrimeEntry[]>;
+  /** Deletes entries of ours there for good; best effort (a failure leaves clutter, not data loss). */
+  discard(entries: DrimeEntry[]): Promise<void>;
+}
+
+/** `target.folder`, or the client's plain listing and delete when the caller gave none. */
+function folderOf(client: DrimeClient, target: UploadTarget): TargetFolder {
+  return (
+    target.folder ?? {
+      list: (signal) => client.listChildren(target.parentId, signal),
+      discard: (entries) =>
+        client
+          .deleteEntries(
+            entries.map((e) => e.id),
+            true,
+          )
+          .catch(() => undefined),
+    }
+  );
 }
 
 /** Reads a byte range of a file as a fresh stream (for retries). */
@@ -62,6 +91,7 @@ export function formSafeName(name: string): boolean {
  */
 async function uploadStep(
   client: DrimeClient,
+  folder: TargetFolder,
   what: string,
   size: number,
   attempt: () => Promise<DrimeEntry>,
@@ -98,14 +128,14 @@ async function uploadStep(
         }
       }
       if (entry.userCount === 0 || entry.ownerId === null || entry.fileSize !== size) {
-        await client.deleteEntries([entry.id], true).catch(() => undefined);
+        await folder.discard([entry]);
         await client.loggedUser(signal);
         if (++incomplete >= 3) throw err;
         continue;
       }
     }
     if (entry.parentTrashed) {
-      await client.deleteEntries([entry.id], true).catch(() => undefined);
+      await folder.discard([entry]);
       throw new DrimeError('gone', `the target folder of "${entry.name}" is in the trash`);
     }
     return entry;
@@ -159,8 +189,9 @@ export async function uploadForm(
     });
     return decodeEntry(body.fileEntry);
   };
+  const folder = folderOf(client, target);
   const recheck = async (): Promise<DrimeEntry | undefined> => {
-    const siblings = await client.listChildren(target.parentId, signal);
+    const siblings = await folder.list(signal);
     return siblings
       .filter(
         (e) =>
@@ -168,7 +199,7 @@ export async function uploadForm(
       )
       .sort(newestFirst)[0];
   };
-  return uploadStep(client, 'POST /uploads', src.size, attempt, recheck, signal);
+  return uploadStep(client, folder, 'POST /uploads', src.size, attempt, recheck, signal);
 }
 
 /** A request to a presigned storage URL: never carries the Drime token. Errors become DrimeErrors. */
@@ -242,9 +273,10 @@ export async function registerEntry(
     });
     return decodeEntry(body.fileEntry);
   };
+  const folder = folderOf(client, target);
   const recheck = async (): Promise<DrimeEntry | undefined> =>
-    (await client.listChildren(target.parentId, signal)).find((e) => e.fileName === fileName);
-  return uploadStep(client, 'POST /s3/entries', src.size, attempt, recheck, signal);
+    (await folder.list(signal)).find((e) => e.fileName === fileName);
+  return uploadStep(client, folder, 'POST /s3/entries', src.size, attempt, recheck, signal);
 }
 
 /**

@@ -23,7 +23,7 @@ import {
 import type { DrimeIndex, StoredObject } from './object-index.js';
 import { objectInfo, recordValid, uploadFile, type UploadPolicy } from './objects.js';
 import { spool } from './spool.js';
-import type { UploadSource, UploadTarget } from './transfer.js';
+import type { TargetFolder, UploadSource, UploadTarget } from './transfer.js';
 import { isFolder, newestFirst, type DrimeEntry } from './types.js';
 
 export interface WriteContext {
@@ -62,6 +62,8 @@ interface Slot {
   same: DrimeEntry[];
   /** Ids of all files in the folder before the write (to recognise ours after ambiguous failures). */
   knownIds: Set<number>;
+  /** The folder, listed and cleaned up without holes (children-cache.ts). */
+  folder: TargetFolder;
   upload: UploadTarget;
 }
 
@@ -83,11 +85,19 @@ async function prepare(
     files.map((f) => f.name),
   );
   checkStoredLength(stored, t.key);
+  const folder = w.tree.listings.folder(parentId);
   return {
     parentId,
     same,
     knownIds: new Set(files.map((f) => f.id)),
-    upload: { name: stored, parentId, mime: drimeMime(contentType), extension: safeExtension(stored).ext },
+    folder,
+    upload: {
+      name: stored,
+      parentId,
+      mime: drimeMime(contentType),
+      extension: safeExtension(stored).ext,
+      folder,
+    },
   };
 }
 
@@ -109,7 +119,7 @@ async function finish(
   meta: WriteMeta,
 ): Promise<ObjectInfo> {
   if (entry.name !== slot.upload.name) {
-    await w.client.deleteEntries([entry.id], true).catch(() => undefined);
+    await slot.folder.discard([entry]);
     throw new S3Error('InternalError', `Drime stored the name "${slot.upload.name}" as "${entry.name}"`);
   }
   const rec: StoredObject = {
@@ -166,7 +176,7 @@ async function serverCopy(w: WriteContext, from: DrimeEntry, slot: Slot): Promis
   } catch (err) {
     if (!(err instanceof DrimeError) || !err.retryable) return undefined;
     // Ambiguous: the copy may exist. Same-folder copies are named "<name> - Copy" (§7.4).
-    dup = (await w.client.listChildren(slot.parentId))
+    dup = (await slot.folder.list())
       .filter(
         (e) =>
           !slot.knownIds.has(e.id) &&
@@ -179,7 +189,7 @@ async function serverCopy(w: WriteContext, from: DrimeEntry, slot: Slot): Promis
   }
   if (!dup) return undefined;
   const discard = async (): Promise<undefined> => {
-    await w.client.deleteEntries([dup.id], true).catch(() => undefined);
+    await slot.folder.discard([dup]);
     return undefined;
   };
   if (isFolder(dup) || dup.fileSize !== from.fileSize) return discard();

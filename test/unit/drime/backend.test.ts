@@ -13,29 +13,18 @@ import { aliasOf, decodeName, storedNameFor } from '../../../src/storage/drime/n
 import { bodyFrom, md5Hex, readAll } from '../../helpers/body.js';
 import type { FakeDrime } from '../../fakes/drime/server.js';
 import type { FakeEntry } from '../../fakes/drime/state.js';
-import { MiB, bytes, withRig, type Rig } from './helpers.js';
+import { MiB, bytes, openBackend, withRig, type Rig } from './helpers.js';
 
 /** Every test has a deadline. */
 const T = { timeout: 60_000 };
 
-async function open(rig: Rig, opts: Partial<DrimeBackendOptions> = {}): Promise<DrimeBackend> {
-  return DrimeBackend.open({
-    apiKey: rig.fake.token,
-    workspaceId: 0,
-    apiUrl: rig.fake.apiUrl,
-    advanced: false,
-    indexPath: join(rig.dir, 'index.sqlite'),
-    spoolDir: join(rig.dir, 'spool'),
+function open(rig: Rig, opts: Partial<DrimeBackendOptions> = {}): Promise<DrimeBackend> {
+  return openBackend(rig, {
     simpleUploadMaxBytes: 1 * MiB,
     partSizeBytes: 5 * MiB,
     retireDelayMs: 0,
     listingCacheTtlMs: 0,
     folderCacheTtlMs: 0,
-    client: {
-      retry: { attempts: 6, baseDelayMs: 1, maxDelayMs: 20 },
-      timeoutMs: 5000,
-      transferTimeoutMs: 5000,
-    },
     ...opts,
   });
 }
@@ -291,8 +280,8 @@ test('a failed multipart upload is aborted and keeps the previous object', T, as
     rig.fake.faults.clear();
     assert.equal((await get(b, 'default', 'keep.bin')).toString(), 'previous');
     assert.equal(rig.fake.state.multipart.size, 0);
-    assert.deepEqual(await readdir(join(rig.dir, 'spool')), []);
-    assert.equal((await stat(join(rig.dir, 'spool'))).mode & 0o777, 0o700);
+    assert.deepEqual(await readdir(join(rig.dir, 'spool-a')), []);
+    assert.equal((await stat(join(rig.dir, 'spool-a'))).mode & 0o777, 0o700);
     await b.close();
   });
 });

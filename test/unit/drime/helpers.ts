@@ -5,6 +5,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DrimeBackend, type DrimeBackendOptions } from '../../../src/storage/drime/backend.js';
 import { DrimeClient, type DrimeClientOptions } from '../../../src/storage/drime/client.js';
 import { startFakeDrime, type FakeDrime } from '../../fakes/drime/server.js';
 import type { FakeOptions } from '../../fakes/drime/state.js';
@@ -76,5 +78,39 @@ export async function withRig(
   } finally {
     await fake.close();
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A Drime backend in default mode on the rig's fake, with its index and spool in the rig's temp
+ * dir (`name` tells several backends apart) and fast client retries; `opts` override.
+ */
+export function openBackend(
+  rig: Rig,
+  opts: Partial<DrimeBackendOptions> = {},
+  name = 'a',
+): Promise<DrimeBackend> {
+  return DrimeBackend.open({
+    apiKey: rig.fake.token,
+    workspaceId: 0,
+    apiUrl: rig.fake.apiUrl,
+    advanced: false,
+    indexPath: join(rig.dir, `index-${name}.sqlite`),
+    spoolDir: join(rig.dir, `spool-${name}`),
+    client: {
+      retry: { attempts: 6, baseDelayMs: 1, maxDelayMs: 20 },
+      timeoutMs: 5000,
+      transferTimeoutMs: 5000,
+    },
+    ...opts,
+  });
+}
+
+/** Resolves once the fake received a request matching `re` (`METHOD /path?query`), within 10 s. */
+export async function requestSeen(fake: FakeDrime, re: RegExp, from = 0): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!fake.requests.slice(from).some((r) => re.test(`${r.method} ${r.path}${r.query}`))) {
+    if (Date.now() > deadline) throw new Error(`no request matching ${re} within 10 s`);
+    await sleep(5);
   }
 }
