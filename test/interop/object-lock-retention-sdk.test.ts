@@ -96,6 +96,17 @@ describe('AWS SDK v3: object lock retention, legal holds and deletes (advanced m
     // Extending needs no bypass.
     const longer = fromNow(5 * DAY);
     await putRetention(s3, Bucket, 'k', vid, { Mode: 'GOVERNANCE', RetainUntilDate: longer });
+    // Changing the mode alters the lock settings too: GOVERNANCE -> COMPLIANCE needs the bypass
+    // (ceph/s3-tests test_object_lock_changing_mode_from_governance_without_bypass).
+    await expectError(
+      putRetention(s3, Bucket, 'k', vid, { Mode: 'COMPLIANCE', RetainUntilDate: longer }),
+      'AccessDenied',
+      403,
+    );
+    assert.equal(
+      (await s3.send(new GetObjectRetentionCommand({ Bucket, Key: 'k', VersionId: vid }))).Retention?.Mode,
+      'GOVERNANCE',
+    );
     // Removing: refused without the bypass, done with it.
     await expectError(putRetention(s3, Bucket, 'k', vid, {}), 'AccessDenied', 403);
     await putRetention(s3, Bucket, 'k', vid, {}, true);

@@ -15,7 +15,7 @@ import { copyObjectResultXml } from '../xml/responses.js';
 import { assertBucketAllowed } from './bucket-mode.js';
 import { assertSupportedWriteHeaders } from './object-put.js';
 import { versionSelector } from './object-get.js';
-import { lockForNewVersion, versionHeader } from './object-lock.js';
+import { lockForNewVersion, writtenVersionHeader } from './object-lock.js';
 import { copyTags } from './tagging.js';
 import { xmlResult, type HandlerContext, type S3Result } from './types.js';
 
@@ -113,7 +113,7 @@ export async function copyObject(ctx: HandlerContext, bucket: string, key: strin
   const checksums: Record<string, string> = {};
   for (const [alg, v] of Object.entries(info.checksums)) if (v !== undefined) checksums[alg] = v;
   const result = xmlResult(copyObjectResultXml(info.etag, info.lastModified, checksums));
-  Object.assign(result.headers, versionHeader(info.versionId));
+  Object.assign(result.headers, writtenVersionHeader(info.versionId));
   // https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html: the version of the source copied.
   if (copiedVersion !== undefined) result.headers['x-amz-copy-source-version-id'] = copiedVersion;
   return result;

@@ -18,7 +18,7 @@ import type { ObjectInfo } from '../../storage/backend.js';
 import type { CompleteRequest } from '../../storage/multipart.js';
 import { completeResultXml, parseCompleteRequest } from '../xml/multipart.js';
 import { errorXml } from '../xml/responses.js';
-import { lockAtComplete, versionHeader } from './object-lock.js';
+import { lockAtComplete, writtenVersionHeader } from './object-lock.js';
 import { assertBucketAllowed } from './bucket-mode.js';
 import { multipartStore, uploadIdOf } from './multipart.js';
 import { readSmallBody } from './read-body.js';
@@ -140,7 +140,11 @@ export async function completeMultipartUpload(
     // A versioned bucket names the new version in `x-amz-version-id`, a header: the answer waits
     // for the commit instead of starting early with keep-alive whitespace.
     const info = await done;
-    return { status: 200, headers: { ...headers, ...versionHeader(info.versionId) }, body: toXml(info) };
+    return {
+      status: 200,
+      headers: { ...headers, ...writtenVersionHeader(info.versionId) },
+      body: toXml(info),
+    };
   }
   const first = await Promise.race([ready, done]);
   if (first !== 'validated') {

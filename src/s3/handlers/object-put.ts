@@ -12,7 +12,7 @@ import {
 } from '../headers.js';
 import type { PutOptions } from '../../storage/backend.js';
 import { assertBucketAllowed } from './bucket-mode.js';
-import { lockForNewVersion, versionHeader } from './object-lock.js';
+import { lockForNewVersion, writtenVersionHeader } from './object-lock.js';
 import { requestTags } from './tagging.js';
 import type { HandlerContext, S3Result } from './types.js';
 
@@ -97,6 +97,10 @@ export async function putObject(ctx: HandlerContext, bucket: string, key: string
   const info = await ctx.backend.putObject(bucket, key, ctx.body, opts);
   return {
     status: 200,
-    headers: { etag: quoteETag(info.etag), ...checksumHeaders(info), ...versionHeader(info.versionId) },
+    headers: {
+      etag: quoteETag(info.etag),
+      ...checksumHeaders(info),
+      ...writtenVersionHeader(info.versionId),
+    },
   };
 }
