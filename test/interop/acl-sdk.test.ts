@@ -10,10 +10,16 @@ import { createHash } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  CopyObjectCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetBucketAclCommand,
   GetObjectAclCommand,
   GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
   PutBucketAclCommand,
   PutObjectAclCommand,
   PutObjectCommand,
@@ -326,6 +332,58 @@ describe('ACLs (advanced mode, local backend)', () => {
       assert.deepEqual([badCanned.name, badCanned.status], ['InvalidArgument', 400]);
       // None of it touched the object.
       assert.equal(await bodyText(await s3.send(new GetObjectCommand({ Bucket, Key }))), 'original');
+    },
+  );
+
+  it(
+    'ACL headers on writes: owner-only canned ACLs are accepted, anything else is refused and writes nothing',
+    T,
+    async () => {
+      // ceph/s3-tests sends x-amz-acl on PutObject, CopyObject, CreateMultipartUpload and
+      // CreateBucket; accepting public-read there and keeping the object private would be the
+      // silent pretence Put*Acl refuses.
+      for (const ACL of ['private', 'bucket-owner-read', 'bucket-owner-full-control'] as const) {
+        await s3.send(new PutObjectCommand({ Bucket, Key: `acl/owner-${ACL}`, Body: 'x', ACL }));
+        assertOwnerOnly(await s3.send(new GetObjectAclCommand({ Bucket, Key: `acl/owner-${ACL}` })));
+      }
+      const writes = (ACL: ObjectCannedACL, n: string) => [
+        () => s3.send(new PutObjectCommand({ Bucket, Key: `acl/put-${n}`, Body: 'x', ACL })),
+        () =>
+          s3.send(
+            new CopyObjectCommand({ Bucket, Key: `acl/copy-${n}`, CopySource: `${Bucket}/${Key}`, ACL }),
+          ),
+        () => s3.send(new CreateMultipartUploadCommand({ Bucket, Key: `acl/mpu-${n}`, ACL })),
+        () => s3.send(new CreateBucketCommand({ Bucket: `acl-new-${n}`, ACL: ACL as BucketCannedACL })),
+      ];
+      for (const ACL of ['public-read', 'public-read-write', 'authenticated-read'] as const) {
+        for (const w of writes(ACL, ACL)) {
+          const e = await expectError(w(), 'NotImplemented', 501);
+          assert.match(e.message, /private to its one owner/);
+        }
+        await expectError(s3.send(new HeadObjectCommand({ Bucket, Key: `acl/put-${ACL}` })), 'NotFound', 404);
+        await expectError(
+          s3.send(new HeadObjectCommand({ Bucket, Key: `acl/copy-${ACL}` })),
+          'NotFound',
+          404,
+        );
+        await expectError(s3.send(new HeadBucketCommand({ Bucket: `acl-new-${ACL}` })), 'NotFound', 404);
+      }
+      for (const w of writes('no-such-acl' as ObjectCannedACL, 'bad'))
+        await expectError(w(), 'InvalidArgument', 400);
+      const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket, Prefix: 'acl/mpu-' }));
+      assert.equal(uploads.Uploads, undefined, 'no multipart upload was created');
+      await expectError(
+        s3.send(
+          new PutObjectCommand({
+            Bucket,
+            Key: 'acl/grant',
+            Body: 'x',
+            GrantRead: 'uri="http://acs.amazonaws.com/groups/global/AllUsers"',
+          }),
+        ),
+        'NotImplemented',
+        501,
+      );
     },
   );
 

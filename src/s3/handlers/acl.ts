@@ -66,6 +66,39 @@ function describeGrantee(g: AclGrantee): string {
 }
 
 /**
+ * Checks the ACL request headers (`x-amz-acl`, `x-amz-grant-*`) of Put*Acl and of the requests that
+ * create a bucket or an object (CreateBucket, PutObject, CopyObject, CreateMultipartUpload), and
+ * returns whether there were any. Accepted: the owner-only canned ACLs. Errors as S3 answers them:
+ * a canned ACL beside grant headers: InvalidRequest (S3: "Specifying both Canned ACLs and Header
+ * Grants is not allowed"); ACL headers beside an ACL document (`withBody`): UnexpectedContent;
+ * an unknown canned ACL: InvalidArgument; a canned ACL or grants for anyone else: 501.
+ */
+export function assertOwnerOnlyAclHeaders(ctx: HandlerContext, withBody = false): boolean {
+  const canned = header(ctx.headers, 'x-amz-acl');
+  const grants = GRANT_HEADERS.filter((h) => header(ctx.headers, h) !== undefined);
+  if (canned !== undefined && grants.length > 0) {
+    throw new S3Error('InvalidRequest', 'Specifying both Canned ACLs and Header Grants is not allowed');
+  }
+  if ((canned !== undefined || grants.length > 0) && withBody) {
+    throw new S3Error('UnexpectedContent');
+  }
+  if (canned !== undefined) {
+    if (!CANNED_ACLS.has(canned)) {
+      throw new S3Error('InvalidArgument', undefined, { ArgumentName: 'x-amz-acl', ArgumentValue: canned });
+    }
+    if (!OWNER_ONLY_CANNED_ACLS.has(canned)) throw notPrivate(`the canned ACL '${canned}'`);
+    return true;
+  }
+  if (grants.length > 0) {
+    throw new S3Error(
+      'NotImplemented',
+      `s3local keeps every bucket and object private to its one owner: explicit grants (${grants.join(', ')}) are not supported.`,
+    );
+  }
+  return false;
+}
+
+/**
  * Reads the ACL a Put*Acl request asks for (header or body, https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketAcl.html)
  * and returns when it is the owner's full control alone. Errors, in S3's terms:
  * - a canned ACL beside grant headers: InvalidRequest (S3: "Specifying both Canned ACLs and
@@ -79,28 +112,8 @@ function describeGrantee(g: AclGrantee): string {
  *   (an empty grant list would take the owner's rights away): 501 NotImplemented.
  */
 async function assertOwnerOnlyAcl(ctx: HandlerContext): Promise<void> {
-  const canned = header(ctx.headers, 'x-amz-acl');
-  const grants = GRANT_HEADERS.filter((h) => header(ctx.headers, h) !== undefined);
   const body = await readSmallBody(ctx.body.stream);
-  if (canned !== undefined && grants.length > 0) {
-    throw new S3Error('InvalidRequest', 'Specifying both Canned ACLs and Header Grants is not allowed');
-  }
-  if ((canned !== undefined || grants.length > 0) && body.length > 0) {
-    throw new S3Error('UnexpectedContent');
-  }
-  if (canned !== undefined) {
-    if (!CANNED_ACLS.has(canned)) {
-      throw new S3Error('InvalidArgument', undefined, { ArgumentName: 'x-amz-acl', ArgumentValue: canned });
-    }
-    if (!OWNER_ONLY_CANNED_ACLS.has(canned)) throw notPrivate(`the canned ACL '${canned}'`);
-    return;
-  }
-  if (grants.length > 0) {
-    throw new S3Error(
-      'NotImplemented',
-      `s3local keeps every bucket and object private to its one owner: explicit grants (${grants.join(', ')}) are not supported.`,
-    );
-  }
+  if (assertOwnerOnlyAclHeaders(ctx, body.length > 0)) return;
   if (body.length === 0) {
     throw new S3Error('MissingSecurityHeader');
   }

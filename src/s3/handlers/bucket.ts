@@ -2,6 +2,7 @@
  * Bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation.
  */
 import { S3Error } from '../errors.js';
+import { assertOwnerOnlyAclHeaders } from './acl.js';
 import { readSmallBody } from './read-body.js';
 import { header } from '../headers.js';
 import { versioningOf } from './versioning.js';
@@ -23,6 +24,7 @@ export async function listBuckets(ctx: HandlerContext): Promise<S3Result> {
  */
 export async function createBucket(ctx: HandlerContext, bucket: string): Promise<S3Result> {
   assertBucketCreationAllowed(ctx.settings, bucket);
+  assertOwnerOnlyAclHeaders(ctx);
   const body = await readSmallBody(ctx.body.stream);
   if (body.length > 0) {
     const conf = parseXmlBody(body, 'CreateBucketConfiguration');

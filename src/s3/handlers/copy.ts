@@ -13,6 +13,7 @@ import {
 import type { CopyOptions } from '../../storage/backend.js';
 import { copyObjectResultXml } from '../xml/responses.js';
 import { assertBucketAllowed } from './bucket-mode.js';
+import { assertOwnerOnlyAclHeaders } from './acl.js';
 import { assertSupportedWriteHeaders } from './object-put.js';
 import { versionSelector } from './object-get.js';
 import { lockForNewVersion, writtenVersionHeader } from './object-lock.js';
@@ -64,6 +65,7 @@ export function parseCopySource(raw: string): CopySource {
 export async function copyObject(ctx: HandlerContext, bucket: string, key: string): Promise<S3Result> {
   assertBucketAllowed(ctx.settings, bucket);
   assertSupportedWriteHeaders(ctx);
+  assertOwnerOnlyAclHeaders(ctx);
   const source = parseCopySource(header(ctx.headers, 'x-amz-copy-source') ?? '');
   assertBucketAllowed(ctx.settings, source.bucket);
   const sourceVersion = versionSelector(

@@ -18,6 +18,7 @@ import {
 import { initiateResultXml } from '../xml/multipart.js';
 import { assertBucketAllowed } from './bucket-mode.js';
 import { parsePartNumber } from './object-get.js';
+import { assertOwnerOnlyAclHeaders } from './acl.js';
 import { assertSupportedWriteHeaders, declaredSize } from './object-put.js';
 import { lockForNewVersion } from './object-lock.js';
 import { requestTags } from './tagging.js';
@@ -70,6 +71,7 @@ export async function createMultipartUpload(
 ): Promise<S3Result> {
   assertBucketAllowed(ctx.settings, bucket);
   assertSupportedWriteHeaders(ctx);
+  assertOwnerOnlyAclHeaders(ctx);
   const store = multipartStore(ctx);
   const settings = resolveChecksumSettings(
     header(ctx.headers, 'x-amz-checksum-algorithm'),
