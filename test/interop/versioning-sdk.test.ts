@@ -22,6 +22,7 @@ import {
   PutBucketVersioningCommand,
   PutObjectCommand,
   UploadPartCommand,
+  UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { startWithClient, type TestServer } from '../helpers/server.js';
@@ -459,6 +460,75 @@ describe('AWS SDK v3: bucket versioning (advanced mode)', () => {
     await expectError(
       s3.send(new CopyObjectCommand({ Bucket, Key: 'dst4', CopySource: `${Bucket}/dst?versionId=${v1}` })),
       'NoSuchVersion',
+      404,
+    );
+  });
+
+  it('UploadPartCopy from a specific version (x-amz-copy-source ?versionId=)', async () => {
+    // ceph/s3-tests test_multipart_copy_versioned; API_UploadPartCopy: the copy source may name a
+    // version, and the response names it in x-amz-copy-source-version-id.
+    const Bucket = await newBucket(s3, 'partcopyv', { versioning: 'Enabled' });
+    const v1 = (await put(s3, Bucket, 'src', 'source one')).VersionId!;
+    const v2 = (await put(s3, Bucket, 'src', 'source two')).VersionId!;
+    const Key = 'assembled';
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key }));
+    const parts = [];
+    for (const [PartNumber, CopySource, range, copied, bytes] of [
+      [1, `${Bucket}/src?versionId=${v1}`, undefined, v1, 'source one'],
+      [2, `${Bucket}/src?versionId=${v2}`, 'bytes=7-9', v2, 'two'],
+      [3, `${Bucket}/src`, 'bytes=0-5', v2, 'source'],
+    ] as const) {
+      const out = await s3.send(
+        new UploadPartCopyCommand({
+          Bucket,
+          Key,
+          UploadId,
+          PartNumber,
+          CopySource,
+          ...(range ? { CopySourceRange: range } : {}),
+        }),
+      );
+      assert.equal(out.CopySourceVersionId, copied, CopySource);
+      // A part's ETag is the MD5 of its bytes: the bytes of the version (range) named.
+      assert.equal(
+        out.CopyPartResult?.ETag,
+        `"${createHash('md5').update(bytes).digest('hex')}"`,
+        CopySource,
+      );
+    }
+    const marker = (await s3.send(new DeleteObjectCommand({ Bucket, Key: 'src' }))).VersionId!;
+    const unknown = v1.slice(0, -1) + (v1.endsWith('A') ? 'B' : 'A'); // well-formed, never issued
+    await expectError(
+      s3.send(
+        new UploadPartCopyCommand({
+          Bucket,
+          Key,
+          UploadId,
+          PartNumber: 4,
+          CopySource: `${Bucket}/src?versionId=${marker}`,
+        }),
+      ),
+      'InvalidRequest',
+      400,
+    );
+    await expectError(
+      s3.send(
+        new UploadPartCopyCommand({
+          Bucket,
+          Key,
+          UploadId,
+          PartNumber: 4,
+          CopySource: `${Bucket}/src?versionId=${unknown}`,
+        }),
+      ),
+      'NoSuchVersion',
+      404,
+    );
+    await expectError(
+      s3.send(
+        new UploadPartCopyCommand({ Bucket, Key, UploadId, PartNumber: 4, CopySource: `${Bucket}/src` }),
+      ),
+      'NoSuchKey',
       404,
     );
   });

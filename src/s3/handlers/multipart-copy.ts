@@ -8,13 +8,14 @@ import type { Readable } from 'node:stream';
 import type { Query } from '../endpoint.js';
 import { S3Error } from '../errors.js';
 import { checkCopySourceConditions, header } from '../headers.js';
-import type { ByteRange } from '../../storage/backend.js';
+import type { ByteRange, VersionSelector } from '../../storage/backend.js';
 import { hashedBody } from '../../storage/multipart-body.js';
 import { MAX_PART_SIZE, type UploadPartOptions } from '../../storage/multipart.js';
 import { copyPartResultXml } from '../xml/multipart.js';
 import { assertBucketAllowed } from './bucket-mode.js';
 import { parseCopySource } from './copy.js';
 import { multipartStore, requiredPartNumber, uploadIdOf } from './multipart.js';
+import { versionSelector } from './object-get.js';
 import { xmlResult, type HandlerContext, type S3Result } from './types.js';
 
 /**
@@ -43,15 +44,30 @@ export function parseCopySourceRange(value: string | undefined, size: number): B
 }
 
 /**
+ * A delete marker named by version id cannot be a copy source: 400 InvalidRequest, not HEAD's 405
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPartCopy.html).
+ */
+function notADeleteMarker(err: unknown): never {
+  if (err instanceof S3Error && err.code === 'MethodNotAllowed') {
+    throw new S3Error(
+      'InvalidRequest',
+      'The source of a copy request may not specifically refer to a delete marker by version id.',
+    );
+  }
+  throw err;
+}
+
+/**
  * Opens the source (range): conditions and range checked against the object's HEAD, then its
  * bytes opened; if the object was replaced in between, everything is checked again.
  */
 async function openSource(
   ctx: HandlerContext,
   source: { bucket: string; key: string },
-): Promise<{ body: Readable; length: number }> {
+  version: VersionSelector,
+): Promise<{ body: Readable; length: number; versionId: string | undefined }> {
   for (let attempt = 0; ; attempt++) {
-    const head = await ctx.backend.headObject(source.bucket, source.key);
+    const head = await ctx.backend.headObject(source.bucket, source.key, version).catch(notADeleteMarker);
     checkCopySourceConditions(ctx.headers, head);
     const range = parseCopySourceRange(header(ctx.headers, 'x-amz-copy-source-range'), head.size);
     const length = range ? range.end - range.start + 1 : head.size;
@@ -61,17 +77,17 @@ async function openSource(
         `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_PART_SIZE}`,
       );
     }
-    const { info, body } = await ctx.backend.getObject(
-      source.bucket,
-      source.key,
-      range ? { range, signal: ctx.signal } : { signal: ctx.signal },
-    );
+    const { info, body } = await ctx.backend.getObject(source.bucket, source.key, {
+      ...version,
+      ...(range ? { range } : {}),
+      signal: ctx.signal,
+    });
     if ((info.etag === head.etag && info.size === head.size) || attempt >= 3) {
       if (info.size !== head.size) {
         body.destroy();
         throw new S3Error('InternalError', 'The copy source keeps changing; retry.');
       }
-      return { body, length };
+      return { body, length, versionId: info.versionId };
     }
     body.destroy();
   }
@@ -89,13 +105,13 @@ export async function uploadPartCopy(
   const uploadId = uploadIdOf(query);
   const source = parseCopySource(header(ctx.headers, 'x-amz-copy-source') ?? '');
   assertBucketAllowed(ctx.settings, source.bucket);
-  if (source.versionId !== undefined && source.versionId !== 'null') {
-    throw new S3Error('NoSuchVersion', 'The specified version does not exist.', {
-      VersionId: source.versionId,
-    });
-  }
+  // `?versionId=` in x-amz-copy-source names the source version, as for CopyObject.
+  const version = versionSelector(
+    ctx,
+    new Map(source.versionId === undefined ? [] : [['versionId', source.versionId]]),
+  );
   const upload = await store.getUpload(bucket, key, uploadId);
-  const { body, length } = await openSource(ctx, source);
+  const { body, length, versionId } = await openSource(ctx, source, version);
   const alg = upload.checksumAlgorithm;
   const opts: UploadPartOptions = { size: length, signal: ctx.signal };
   if (alg !== undefined) opts.checksumAlgorithm = alg;
@@ -107,5 +123,8 @@ export async function uploadPartCopy(
     hashedBody(body, alg !== undefined ? [alg] : []),
     opts,
   );
-  return xmlResult(copyPartResultXml(part.etag, part.lastModified, part.checksums));
+  const result = xmlResult(copyPartResultXml(part.etag, part.lastModified, part.checksums));
+  // https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPartCopy.html: the version of the source copied.
+  if (versionId !== undefined) result.headers['x-amz-copy-source-version-id'] = versionId;
+  return result;
 }
