@@ -67,11 +67,12 @@ describe('AWS SDK v3 buckets and listings (advanced mode)', () => {
 
   it('creates, heads, locates and deletes buckets with exact errors', async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'second-bucket' }));
-    await expectError(
-      s3.send(new CreateBucketCommand({ Bucket: 'second-bucket' })),
-      'BucketAlreadyOwnedByYou',
-      409,
-    );
+    // ErrorResponses.html, BucketAlreadyOwnedByYou: "if you re-create an existing bucket that you
+    // already own in the North Virginia Region, Amazon S3 returns 200 OK" (and changes nothing).
+    await s3.send(new PutObjectCommand({ Bucket: 'second-bucket', Key: 'kept', Body: 'kept' }));
+    await s3.send(new CreateBucketCommand({ Bucket: 'second-bucket' }));
+    assert.equal((await s3.send(new ListObjectsV2Command({ Bucket: 'second-bucket' }))).KeyCount, 1);
+    await s3.send(new DeleteObjectCommand({ Bucket: 'second-bucket', Key: 'kept' }));
     await expectError(s3.send(new CreateBucketCommand({ Bucket: 'Bad_Name' })), 'InvalidBucketName', 400);
     await s3.send(new HeadBucketCommand({ Bucket: 'second-bucket' }));
     await expectError(s3.send(new HeadBucketCommand({ Bucket: 'missing-bucket' })), 'NotFound', 404);
@@ -88,6 +89,17 @@ describe('AWS SDK v3 buckets and listings (advanced mode)', () => {
     await expectError(s3.send(new HeadBucketCommand({ Bucket: 'second-bucket' })), 'NotFound', 404);
     await expectError(s3.send(new DeleteBucketCommand({ Bucket: 'second-bucket' })), 'NoSuchBucket', 404);
     await expectError(s3.send(new ListObjectsV2Command({ Bucket: 'second-bucket' })), 'NoSuchBucket', 404);
+  });
+
+  it('outside us-east-1, creating a bucket that exists is 409 BucketAlreadyOwnedByYou', async () => {
+    const other = await startServer({ advanced: true, region: 'eu-west-1' });
+    try {
+      const c = other.client();
+      await c.send(new CreateBucketCommand({ Bucket: 'owned' }));
+      await expectError(c.send(new CreateBucketCommand({ Bucket: 'owned' })), 'BucketAlreadyOwnedByYou', 409);
+    } finally {
+      await other.close();
+    }
   });
 
   it('V2 pages through every key in UTF-8 byte order without gaps or repeats', async () => {

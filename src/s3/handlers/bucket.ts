@@ -1,7 +1,7 @@
 /**
  * Bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation.
  */
-import { S3Error } from '../errors.js';
+import { S3Error, isS3Error } from '../errors.js';
 import { assertOwnerOnlyAclHeaders } from './acl.js';
 import { readSmallBody } from './read-body.js';
 import { header } from '../headers.js';
@@ -18,9 +18,12 @@ export async function listBuckets(ctx: HandlerContext): Promise<S3Result> {
 }
 
 /**
- * CreateBucket. An existing bucket answers 409 BucketAlreadyOwnedByYou, which rclone, awscli and
- * the SDKs treat as "already there" (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html).
- * A CreateBucketConfiguration body is accepted; its LocationConstraint must name our region.
+ * CreateBucket. A bucket that exists already answers 409 BucketAlreadyOwnedByYou, except in
+ * us-east-1, where S3 answers 200 and changes nothing "for legacy compatibility"
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html, BucketAlreadyOwnedByYou;
+ * ceph/s3-tests test_bucket_recreate_not_overriding). rclone, awscli and the SDKs take either as
+ * "already there". A CreateBucketConfiguration body is accepted; its LocationConstraint must name
+ * our region.
  */
 export async function createBucket(ctx: HandlerContext, bucket: string): Promise<S3Result> {
   assertBucketCreationAllowed(ctx.settings, bucket);
@@ -40,11 +43,13 @@ export async function createBucket(ctx: HandlerContext, bucket: string): Promise
   // https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html: object lock (and with it
   // versioning) enabled at creation.
   const lockHeader = header(ctx.headers, 'x-amz-bucket-object-lock-enabled')?.toLowerCase();
-  if (lockHeader === 'true') {
-    versioningOf(ctx, 'CreateBucket with object lock');
-    await ctx.backend.createBucket(bucket, { objectLock: true });
-  } else {
-    await ctx.backend.createBucket(bucket);
+  const objectLock = lockHeader === 'true';
+  if (objectLock) versioningOf(ctx, 'CreateBucket with object lock');
+  try {
+    await ctx.backend.createBucket(bucket, ...(objectLock ? [{ objectLock }] : []));
+  } catch (err) {
+    if (!(isS3Error(err) && err.code === 'BucketAlreadyOwnedByYou' && ctx.settings.region === 'us-east-1'))
+      throw err;
   }
   return { status: 200, headers: { location: `/${bucket}` } };
 }
