@@ -129,6 +129,9 @@ export function createS3Server(options: S3ServerOptions): S3Server {
   server.on('request', (req: IncomingMessage, res: ServerResponse) => onRequest(req, res, false));
   // Expect: 100-continue: the interim response is sent only after authentication passed.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => onRequest(req, res, true));
+  // Any other Expect value: S3 ignores it (ceph/s3-tests test_object_create_bad_expect_mismatch:
+  // "garbage, but S3 succeeds!"); Node would answer 417 Expectation Failed without a listener.
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => onRequest(req, res, false));
 
   async function handleRequest(
     req: IncomingMessage,
@@ -179,6 +182,12 @@ export function createS3Server(options: S3ServerOptions): S3Server {
       const endpoint = parseEndpoint(method, url, req.headers, { domains });
       log.endpoint = endpoint;
       log.operation = endpoint.kind;
+      // A browser form upload (POST Object) is authenticated by the policy in its form, never by
+      // request headers: without this it would always be refused as anonymous (403) before the
+      // router's answer, 501 NotImplemented, could be given.
+      if (endpoint.kind === 'NotImplemented' && endpoint.operation === 'POST (browser form upload)') {
+        throw new S3Error('NotImplemented', `${endpoint.operation} is not implemented by s3local.`);
+      }
       const authInput = {
         method,
         url,

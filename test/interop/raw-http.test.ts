@@ -227,6 +227,35 @@ describe('raw HTTP', () => {
       assert.ok(list.text.includes(k), k);
   });
 
+  it('ignores Expect values other than 100-continue, as S3 does (no 417)', async () => {
+    // ceph/s3-tests test_object_create_bad_expect_mismatch / _empty: "garbage, but S3 succeeds!"
+    for (const expect of ['200', '']) {
+      const res = await put(`/default/expect-${expect || 'empty'}`, 'body', { expect });
+      assert.equal(res.status, 200, `Expect: ${expect} -> ${res.status} ${res.text}`);
+    }
+    assert.equal((await get('/default/expect-200')).text, 'body');
+  });
+
+  it('a browser form upload (POST Object) answers 501 NotImplemented, not 403', async () => {
+    // It carries no signed headers (its form holds the policy and signature).
+    const boundary = 'b0undary';
+    const form = [
+      `--${boundary}\r\nContent-Disposition: form-data; name="key"\r\n\r\nform.txt\r\n`,
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\nhello\r\n`,
+      `--${boundary}--\r\n`,
+    ].join('');
+    const res = await rawRequest(srv.endpoint, {
+      method: 'POST',
+      path: '/default',
+      body: form,
+      headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+      unsigned: true,
+    });
+    assert.equal(res.status, 501, res.text);
+    assert.equal(errorCode(res.text), 'NotImplemented');
+    assert.equal((await get('/default/form.txt')).status, 404);
+  });
+
   it('answers anonymous requests with AccessDenied and every error with request ids', async () => {
     const res = await rawRequest(srv.endpoint, { method: 'GET', path: '/default/x', unsigned: true });
     assert.equal(res.status, 403);
