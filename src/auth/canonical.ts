@@ -238,13 +238,68 @@ export function headerValue(view: RequestView, name: string): string | undefined
 }
 
 /**
- * SigV4 canonical header value: values trimmed, inner whitespace runs folded to one space,
- * repeated headers joined with ',' in the order received.
+ * How the bytes of a header value enter a signature. Node hands header values over as latin1 (one
+ * char per byte), so a non-ASCII value has two readings, both accepted:
+ *
+ * - `as-sent`: the bytes on the wire. botocore, and the Node SDKs when Node writes the headers as
+ *   UTF-8, sign the UTF-8 bytes they send (`x-amz-meta-a: é` is `c3 a9` on the wire and signed).
+ * - `latin1`: each byte read as an ISO-8859-1 character and the character signed as UTF-8. That is
+ *   what AWS S3 itself does: Node writes header strings as latin1 unless they share a packet with a
+ *   string body, so aws-sdk-js sends `é` as the byte `e9` while signing `c3 a9`, and S3 accepts it
+ *   (https://github.com/aws/aws-sdk-js/pull/1316, https://github.com/aws/aws-sdk-js/issues/1297).
  */
-export function canonicalHeaderValue(view: RequestView, name: string): string {
+export type HeaderReading = 'as-sent' | 'latin1';
+
+/**
+ * A header value as a byte string (one char per byte) in the given reading. A value holding a
+ * char above U+00FF was built as text (not by Node's parser) and is taken as its UTF-8 bytes.
+ */
+export function headerBytes(value: string, reading: HeaderReading = 'as-sent'): string {
+  // eslint-disable-next-line no-control-regex
+  if (reading === 'as-sent' && !/[^\x00-\xff]/.test(value)) return value;
+  return Buffer.from(value, 'utf8').toString('latin1');
+}
+
+/** The bytes of a byte string (see headerBytes), e.g. to hash a canonical request. */
+export function byteStringBytes(s: string): Buffer {
+  return Buffer.from(s, 'latin1');
+}
+
+/** A byte string shown as text: its bytes decoded as UTF-8, as a client that signed them reads them. */
+export function byteStringText(s: string): string {
+  return Buffer.from(s, 'latin1').toString('utf8');
+}
+
+/** True when a value holds a non-ASCII byte, so its two readings (HeaderReading) differ. */
+export function isNonAscii(value: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  return /[^\x00-\x7f]/.test(value);
+}
+
+/**
+ * SigV4 "Trimall" of one value: trimmed, whitespace runs folded to one space. Read `as-sent`, only
+ * ASCII whitespace is folded, as @smithy/signature-v4 does (`[ \t]+` to one space): a byte such as
+ * 0xa0 or 0x85 may be part of a UTF-8 sequence (`à` is `c3 a0`). Read as latin1, the characters
+ * are folded as JavaScript's `\s` does (what s3local always did for that reading).
+ */
+function trimAll(value: string, reading: HeaderReading): string {
+  if (reading === 'latin1' || !isNonAscii(value)) return value.trim().replace(/\s+/g, ' ');
+  return value.replace(/^[ \t\r\n\f\v]+|[ \t\r\n\f\v]+$/g, '').replace(/[ \t\r\n\f\v]+/g, ' ');
+}
+
+/**
+ * SigV4 canonical header value as a byte string (see headerBytes): values trimmed, inner
+ * whitespace runs folded to one space, repeated headers joined with ',' in the order received.
+ */
+export function canonicalHeaderValue(
+  view: RequestView,
+  name: string,
+  reading: HeaderReading = 'as-sent',
+): string {
+  const fold = (x: string): string => headerBytes(trimAll(x, reading), reading);
   const values = view.rawHeaderValues.get(name);
-  if (values) return values.map((v) => v.trim().replace(/\s+/g, ' ')).join(',');
+  if (values) return values.map(fold).join(',');
   const v = view.headers[name];
   if (v === undefined) return '';
-  return (Array.isArray(v) ? v : [v]).map((x) => x.trim().replace(/\s+/g, ' ')).join(',');
+  return (Array.isArray(v) ? v : [v]).map(fold).join(',');
 }

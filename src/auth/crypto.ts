@@ -26,9 +26,12 @@ export function constantTimeEqual(a: string, b: string): boolean {
   return timingSafeEqual(x, y);
 }
 
-/** Bytes of `s` (UTF-8) as space-separated lower-case hex pairs, the way AWS echoes StringToSignBytes. */
-export function spacedHex(s: string): string {
-  const hex = Buffer.from(s, 'utf8').toString('hex');
+/**
+ * Bytes (a string: its UTF-8 bytes) as space-separated lower-case hex pairs, the way AWS echoes
+ * StringToSignBytes.
+ */
+export function spacedHex(s: string | Uint8Array): string {
+  const hex = (typeof s === 'string' ? Buffer.from(s, 'utf8') : Buffer.from(s)).toString('hex');
   let out = '';
   for (let i = 0; i < hex.length; i += 2) out += (i === 0 ? '' : ' ') + hex.slice(i, i + 2);
   return out;

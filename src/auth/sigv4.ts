@@ -7,11 +7,15 @@
 import { S3Error } from '../s3/errors.js';
 import type { AuthConfig } from './types.js';
 import {
+  byteStringBytes,
+  byteStringText,
   canonicalHeaderValue,
   canonicalQuery,
   canonicalUri,
   headerValue,
+  isNonAscii,
   queryValue,
+  type HeaderReading,
   type RequestView,
 } from './canonical.js';
 import { constantTimeEqual, hmacSha256, sha256Hex, signingKey, spacedHex } from './crypto.js';
@@ -192,42 +196,58 @@ export function parseAuthorizationV4(header: string): AuthorizationV4 {
   return { credential, signedHeaders: signedHeaders.split(';'), signature };
 }
 
-/** Builds the SigV4 canonical request. */
+/**
+ * Builds the SigV4 canonical request as a byte string (one char per byte: header values are read
+ * per `reading`, see HeaderReading; everything else is ASCII).
+ */
 export function buildCanonicalRequest(
   view: RequestView,
   canonicalQueryString: string,
   signedHeaders: readonly string[],
   payloadHash: string,
   uri: string = canonicalUri(view.path),
+  reading: HeaderReading = 'as-sent',
 ): string {
   let headers = '';
-  for (const name of signedHeaders) headers += `${name}:${canonicalHeaderValue(view, name)}\n`;
+  for (const name of signedHeaders) headers += `${name}:${canonicalHeaderValue(view, name, reading)}\n`;
   return [view.method, uri, canonicalQueryString, headers, signedHeaders.join(';'), payloadHash].join('\n');
 }
 
-/** The SigV4 string to sign. */
+/** The SigV4 string to sign of a canonical request given as a byte string (buildCanonicalRequest). */
 export function buildStringToSign(amzDate: string, scope: string, canonicalRequest: string): string {
-  return `${SIGV4_ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(canonicalRequest)}`;
+  return `${SIGV4_ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(byteStringBytes(canonicalRequest))}`;
 }
 
+/**
+ * Verifies `provided` against every candidate canonical request (byte strings); all are computed
+ * and compared in constant time, so timing does not tell which one matched. On failure the first
+ * candidate is echoed, its text decoded as UTF-8 (as the client signed it) and its exact bytes in
+ * CanonicalRequestBytes.
+ */
 function verifySignature(
   key: Buffer,
   amzDate: string,
   scope: string,
-  canonicalRequest: string,
+  candidates: readonly string[],
   provided: string,
   accessKeyId: string,
 ): void {
-  const stringToSign = buildStringToSign(amzDate, scope, canonicalRequest);
-  const expected = hmacSha256(key, stringToSign).toString('hex');
-  if (!constantTimeEqual(expected, provided.toLowerCase())) {
+  const wanted = provided.toLowerCase();
+  let ok = false;
+  for (const canonicalRequest of candidates) {
+    const stringToSign = buildStringToSign(amzDate, scope, canonicalRequest);
+    if (constantTimeEqual(hmacSha256(key, stringToSign).toString('hex'), wanted)) ok = true;
+  }
+  if (!ok) {
+    const canonicalRequest = candidates[0]!;
+    const stringToSign = buildStringToSign(amzDate, scope, canonicalRequest);
     throw new S3Error('SignatureDoesNotMatch', undefined, {
       AWSAccessKeyId: accessKeyId,
       StringToSign: stringToSign,
       SignatureProvided: provided,
       StringToSignBytes: spacedHex(stringToSign),
-      CanonicalRequest: canonicalRequest,
-      CanonicalRequestBytes: spacedHex(canonicalRequest),
+      CanonicalRequest: byteStringText(canonicalRequest),
+      CanonicalRequestBytes: spacedHex(byteStringBytes(canonicalRequest)),
     });
   }
 }
@@ -235,8 +255,9 @@ function verifySignature(
 /**
  * Verifies against the canonical URI (each path segment decoded once and re-encoded), then, when
  * the path as sent differs from it (a client escaping unreserved characters such as `%2e`), against
- * the path exactly as sent, as some signers canonicalise it. Either is a signature by the key holder
- * over this very request; the first error is the one reported.
+ * the path exactly as sent, as some signers canonicalise it. When a signed header holds non-ASCII
+ * bytes, each is tried with both readings of those bytes (HeaderReading). Every candidate is a
+ * signature by the key holder over this very request; the first one is reported on failure.
  */
 function verifyRequestSignature(
   view: RequestView,
@@ -250,18 +271,17 @@ function verifyRequestSignature(
   accessKeyId: string,
 ): void {
   const normalized = canonicalUri(view.path);
-  try {
-    const canonical = buildCanonicalRequest(view, query, signedHeaders, payloadHash, normalized);
-    verifySignature(key, amzDate, scope, canonical, provided, accessKeyId);
-  } catch (err) {
-    if (normalized === view.path || view.path === '') throw err;
-    try {
-      const canonical = buildCanonicalRequest(view, query, signedHeaders, payloadHash, view.path);
-      verifySignature(key, amzDate, scope, canonical, provided, accessKeyId);
-    } catch {
-      throw err;
+  const uris = normalized === view.path || view.path === '' ? [normalized] : [normalized, view.path];
+  const readings: HeaderReading[] = signedHeaders.some((name) => isNonAscii(canonicalHeaderValue(view, name)))
+    ? ['as-sent', 'latin1']
+    : ['as-sent'];
+  const candidates: string[] = [];
+  for (const uri of uris) {
+    for (const reading of readings) {
+      candidates.push(buildCanonicalRequest(view, query, signedHeaders, payloadHash, uri, reading));
     }
   }
+  verifySignature(key, amzDate, scope, candidates, provided, accessKeyId);
 }
 
 /** The request time of a header-signed request: x-amz-date, else Date. */

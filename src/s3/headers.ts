@@ -5,6 +5,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { S3Error } from './errors.js';
 import type { ByteRange, ObjectHeaders, ObjectInfo } from '../storage/backend.js';
+import { decodeMetadataValue, encodeMetadataValue } from './metadata-values.js';
 
 /** A header's single value (Node joins most repeated headers with ", "). */
 export function header(headers: IncomingHttpHeaders, name: string): string | undefined {
@@ -12,19 +13,25 @@ export function header(headers: IncomingHttpHeaders, name: string): string | und
   return Array.isArray(v) ? v.join(',') : v;
 }
 
-/** AWS limits user metadata to 2 KB (names + values), https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html */
+/**
+ * AWS limits user metadata to 2 KB, "measured by taking the sum of the number of bytes in the UTF-8
+ * encoding of each key and value" (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html).
+ */
 const MAX_METADATA_BYTES = 2048;
 
-/** Reads `x-amz-meta-*` headers: names lower-cased without the prefix, values as sent. */
+/**
+ * Reads `x-amz-meta-*` headers: names lower-cased without the prefix, values as Unicode text (their
+ * UTF-8 bytes and RFC 2047 encoded-words decoded, see decodeMetadataValue), measured in UTF-8.
+ */
 export function readMetadata(headers: IncomingHttpHeaders): Record<string, string> {
   const metadata: Record<string, string> = {};
   let bytes = 0;
   for (const [name, value] of Object.entries(headers)) {
     if (!name.startsWith('x-amz-meta-') || value === undefined) continue;
     const key = name.slice('x-amz-meta-'.length);
-    const v = Array.isArray(value) ? value.join(',') : value;
+    const v = decodeMetadataValue(Array.isArray(value) ? value.join(',') : value);
     metadata[key] = v;
-    bytes += Buffer.byteLength(key) + Buffer.byteLength(v);
+    bytes += Buffer.byteLength(key, 'utf8') + Buffer.byteLength(v, 'utf8');
   }
   if (bytes > MAX_METADATA_BYTES) {
     throw new S3Error('MetadataTooLarge', undefined, {
@@ -90,7 +97,8 @@ export function objectResponseHeaders(info: ObjectInfo, withChecksums: boolean):
     const v = info.headers[prop];
     if (v !== undefined) h[name] = v;
   }
-  for (const [k, v] of Object.entries(info.metadata)) h['x-amz-meta-' + k] = v;
+  // Non-ASCII values go out RFC 2047-encoded, as S3 returns them (encodeMetadataValue).
+  for (const [k, v] of Object.entries(info.metadata)) h['x-amz-meta-' + k] = encodeMetadataValue(v);
   if (info.parts && info.parts.sizes.length > 0) h['x-amz-mp-parts-count'] = String(info.parts.sizes.length);
   // https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html: "The number of tags, if any".
   if (info.tags && info.tags.length > 0) h['x-amz-tagging-count'] = String(info.tags.length);

@@ -40,6 +40,12 @@ export interface RawRequest {
   payloadHash?: string | undefined;
   region?: string | undefined;
   unsigned?: boolean | undefined;
+  /**
+   * Send non-ASCII header values as their UTF-8 bytes (what botocore puts on the wire and signs).
+   * Without it Node writes header strings as latin1 (and refuses chars above U+00FF), while the
+   * signer signs their UTF-8: a latin1-range value then goes out as one byte per char.
+   */
+  utf8Headers?: boolean | undefined;
 }
 
 export interface RawResponse {
@@ -96,6 +102,12 @@ export async function rawRequest(
       body,
     });
     headers = signed.headers;
+  }
+  if (req.utf8Headers) {
+    // Node writes header strings as latin1: a string of the UTF-8 bytes puts those bytes on the wire.
+    headers = Object.fromEntries(
+      Object.entries(headers).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('latin1')]),
+    );
   }
   return sendRequest(url, req.method, req.path, headers, body, deadlineMs);
 }
