@@ -472,7 +472,6 @@ describe('AWS SDK v3: bucket versioning (advanced mode)', () => {
     const v2 = (await put(s3, Bucket, 'src', 'source two')).VersionId!;
     const Key = 'assembled';
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key }));
-    const parts = [];
     for (const [PartNumber, CopySource, range, copied, bytes] of [
       [1, `${Bucket}/src?versionId=${v1}`, undefined, v1, 'source one'],
       [2, `${Bucket}/src?versionId=${v2}`, 'bytes=7-9', v2, 'two'],
