@@ -12,6 +12,10 @@
  *
  * Tags (migration 5): `objects.tags` and `multipart_uploads.tags`; a noncurrent version's tags are
  * in its record.
+ *
+ * Completed uploads (migration 6): `multipart_completions` remembers each successful
+ * CompleteMultipartUpload for a while, so that a repeat of it answers 200 again
+ * (storage/multipart-completions.ts).
  */
 import type Database from 'better-sqlite3';
 
@@ -131,6 +135,23 @@ export const MIGRATIONS: readonly Migration[] = [
 
       -- The tags the completed object will get (x-amz-tagging of Create), same JSON.
       ALTER TABLE multipart_uploads ADD COLUMN tags TEXT;
+    `,
+  },
+  {
+    version: 6,
+    description: 'completed multipart uploads (a repeated Complete answers 200)',
+    sql: `
+      -- One row per successful CompleteMultipartUpload, written in the transaction that deletes the
+      -- upload's rows, and reaped after a while (storage/multipart-staging.ts).
+      CREATE TABLE multipart_completions (
+        upload_id     TEXT NOT NULL PRIMARY KEY,
+        bucket        TEXT NOT NULL COLLATE BINARY,
+        key           TEXT NOT NULL COLLATE BINARY,
+        completed_at  INTEGER NOT NULL,             -- ms since the epoch
+        parts         TEXT NOT NULL,                -- JSON [[number, etag, size, checksum|null], ...]
+        result        TEXT NOT NULL                 -- JSON CompletionResult (ETag, checksums, version ...)
+      ) WITHOUT ROWID;
+      CREATE INDEX multipart_completions_by_age ON multipart_completions (completed_at);
     `,
   },
 ];

@@ -11,6 +11,12 @@
  * Locking: one in-process lock per upload. A part's final rename + row switch, Complete (from
  * validation to the end of the commit) and Abort take it, so Complete reads exactly the parts it
  * validated and a part finishing during or after Complete/Abort answers NoSuchUpload.
+ *
+ * Completed uploads are remembered (multipart-completions.ts): Complete deletes the upload's rows
+ * and records its completion in one transaction, after the object is committed. A Complete that
+ * finds the upload gone — a retry, or a concurrent Complete that waited for the lock — answers
+ * from that record when it repeats the completed request, so two Completes of one upload still
+ * make one object. The records are reaped with the expired uploads.
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -20,6 +26,7 @@ import type { Readable } from 'node:stream';
 import type Database from 'better-sqlite3';
 import type { ObjectBody } from '../s3/body.js';
 import { S3Error } from '../s3/errors.js';
+import { CompletionIndex } from '../index/completion-index.js';
 import { UploadIndex, type StagedPart } from '../index/upload-index.js';
 import type { ObjectInfo, PutOptions } from './backend.js';
 import {
@@ -32,6 +39,12 @@ import {
 } from './local/fs-ops.js';
 import { KeyedMutex } from './local/keyed-mutex.js';
 import { assembledBody, readableOf, withChecksum } from './multipart-body.js';
+import {
+  completedObjectInfo,
+  completionRecord,
+  DEFAULT_COMPLETION_TTL_MS,
+  matchesCompletion,
+} from './multipart-completions.js';
 import {
   assertPartChecksumAlgorithm,
   DEFAULT_MULTIPART_EXPIRY_MS,
@@ -70,7 +83,15 @@ export interface StagingOptions {
   hooks: StagingHooks;
   /** Uploads older than this are aborted by a background sweep (default 7 days; 0: no sweep). */
   expiryMs?: number;
-  /** How often the sweep runs (default: a tenth of the expiry, between 1 s and 1 h). */
+  /**
+   * How long a completed upload is remembered, so that a repeated Complete answers 200 again
+   * (default 24 hours; 0: not remembered, a repeat answers NoSuchUpload).
+   */
+  completedUploadTtlMs?: number;
+  /**
+   * How often the sweep runs (default: a tenth of the shorter of the expiry and the completion
+   * TTL, between 1 s and 1 h).
+   */
   sweepIntervalMs?: number;
 }
 
@@ -103,6 +124,8 @@ function ignore(): void {}
 export class StagedMultipart implements MultipartStore {
   readonly dir: string;
   readonly #index: UploadIndex;
+  readonly #completions: CompletionIndex;
+  readonly #completedTtlMs: number;
   readonly #hooks: StagingHooks;
   readonly #locks = new KeyedMutex();
   #timer: NodeJS.Timeout | undefined;
@@ -111,28 +134,43 @@ export class StagedMultipart implements MultipartStore {
   private constructor(opts: StagingOptions) {
     this.dir = opts.dir;
     this.#index = new UploadIndex(opts.db);
+    this.#completions = new CompletionIndex(opts.db);
+    this.#completedTtlMs = opts.completedUploadTtlMs ?? DEFAULT_COMPLETION_TTL_MS;
     this.#hooks = opts.hooks;
   }
 
   /**
    * Creates the staging root, reconciles it with the index (directories of uploads the index does
    * not know, temp files and unreferenced part files are removed; rows of part files that are gone
-   * are dropped), aborts expired uploads and starts the (unref'd) expiry sweep.
+   * are dropped), aborts expired uploads, forgets expired completions and starts the (unref'd)
+   * sweep that does both.
    */
   static async open(opts: StagingOptions): Promise<StagedMultipart> {
     const store = new StagedMultipart(opts);
     await mkdir(opts.dir, { recursive: true, mode: DIR_MODE });
     await store.#reconcile();
     const expiry = opts.expiryMs ?? DEFAULT_MULTIPART_EXPIRY_MS;
-    if (expiry > 0) {
-      await store.expireUploads(expiry);
-      const every = opts.sweepIntervalMs ?? Math.min(Math.max(expiry / 10, 1000), 3_600_000);
+    const periods = [expiry, store.#completedTtlMs].filter((ms) => ms > 0);
+    await store.#sweep(expiry);
+    if (periods.length > 0) {
+      const every = opts.sweepIntervalMs ?? Math.min(Math.max(Math.min(...periods) / 10, 1000), 3_600_000);
       store.#timer = setInterval(() => {
-        if (!store.#closed) store.expireUploads(expiry).catch(ignore);
+        if (!store.#closed) store.#sweep(expiry).catch(ignore);
       }, every);
       store.#timer.unref();
     }
     return store;
+  }
+
+  /** One run of the background sweep: expired uploads (when they expire) and completions. */
+  async #sweep(expiry: number): Promise<void> {
+    if (expiry > 0) await this.expireUploads(expiry);
+    else this.#forgetCompletions();
+  }
+
+  /** Forgets the completions older than the TTL (all of them when completions are not kept). */
+  #forgetCompletions(): void {
+    this.#completions.deleteCompletedBefore(Date.now() - this.#completedTtlMs);
   }
 
   /** Stops the expiry sweep. The database belongs to the caller. */
@@ -161,10 +199,16 @@ export class StagedMultipart implements MultipartStore {
     return join(this.dir, uploadId);
   }
 
-  /** The upload, checked against bucket and key; NoSuchUpload otherwise. */
-  #require(bucket: string, key: string, uploadId: string): UploadInfo {
+  /** The open upload, checked against bucket and key; undefined when there is none. */
+  #open(bucket: string, key: string, uploadId: string): UploadInfo | undefined {
     const upload = UPLOAD_ID.test(uploadId) ? this.#index.getUpload(uploadId) : undefined;
-    if (upload === undefined || upload.bucket !== bucket || upload.key !== key) throw noSuchUpload(uploadId);
+    return upload !== undefined && upload.bucket === bucket && upload.key === key ? upload : undefined;
+  }
+
+  /** The open upload, checked against bucket and key; NoSuchUpload otherwise. */
+  #require(bucket: string, key: string, uploadId: string): UploadInfo {
+    const upload = this.#open(bucket, key, uploadId);
+    if (upload === undefined) throw noSuchUpload(uploadId);
     return upload;
   }
 
@@ -270,6 +314,26 @@ export class StagedMultipart implements MultipartStore {
     return this.#index.listUploads(bucket, opts);
   }
 
+  /**
+   * The object a completed upload committed, when `request` repeats its Complete (same bucket, key
+   * and parts, within the TTL); NoSuchUpload otherwise. A repeat skips the write precondition:
+   * the Complete it repeats passed it when it committed (moto answers a repeat with If-None-Match: *
+   * with 200, getmoto/moto#8380 and #9209), and the object is not written again.
+   */
+  #replay(bucket: string, key: string, uploadId: string, request: CompleteRequest): ObjectInfo {
+    const record = UPLOAD_ID.test(uploadId) ? this.#completions.get(uploadId) : undefined;
+    if (
+      record === undefined ||
+      record.bucket !== bucket ||
+      record.key !== key ||
+      Date.now() - record.completedAt.getTime() >= this.#completedTtlMs ||
+      !matchesCompletion(record, request)
+    ) {
+      throw noSuchUpload(uploadId);
+    }
+    return completedObjectInfo(record);
+  }
+
   async completeUpload(
     bucket: string,
     key: string,
@@ -278,9 +342,11 @@ export class StagedMultipart implements MultipartStore {
     opts: CompleteOptions,
   ): Promise<ObjectInfo> {
     await this.#hooks.requireBucket(bucket);
-    this.#require(bucket, key, uploadId);
+    if (this.#open(bucket, key, uploadId) === undefined) return this.#replay(bucket, key, uploadId, request);
     return this.#locks.run(uploadId, async () => {
-      const upload = this.#require(bucket, key, uploadId);
+      // A Complete of the same upload that held the lock may have completed it meanwhile.
+      const upload = this.#open(bucket, key, uploadId);
+      if (upload === undefined) return this.#replay(bucket, key, uploadId, request);
       const stored = this.#index.parts(uploadId);
       const plan = planCompletion(upload, stored, request);
       if (opts.precondition) opts.precondition(await this.#hooks.currentObject(bucket, key));
@@ -313,7 +379,13 @@ export class StagedMultipart implements MultipartStore {
         assembledBody(stream, plan.size, plan.etag, plan.checksums),
         put,
       );
-      this.#index.deleteUpload(uploadId);
+      // The object is committed; the upload's rows go and its completion is remembered at once. A
+      // crash before this commit leaves the upload open (parts intact): a retry completes it again.
+      if (this.#completedTtlMs > 0) {
+        this.#completions.completeUpload(this.#index, completionRecord(upload, plan, info, new Date()));
+      } else {
+        this.#index.deleteUpload(uploadId);
+      }
       await rm(dir, { recursive: true, force: true }).catch(ignore);
       return info;
     });
@@ -334,7 +406,9 @@ export class StagedMultipart implements MultipartStore {
     await rm(this.#uploadDir(uploadId), { recursive: true, force: true });
   }
 
+  /** Also forgets the completions older than the completion TTL. */
   async expireUploads(olderThanMs: number): Promise<number> {
+    this.#forgetCompletions();
     const cutoff = Date.now() - olderThanMs;
     let removed = 0;
     for (;;) {

@@ -179,7 +179,13 @@ export interface MultipartStore {
   ): Promise<PartInfo>;
   listParts(bucket: string, key: string, uploadId: string, opts: ListPartsOptions): Promise<PartsPage>;
   listUploads(bucket: string, opts: ListUploadsOptions): Promise<UploadsPage>;
-  /** Validates with {@link planCompletion}, assembles, commits atomically, removes the upload. */
+  /**
+   * Validates with {@link planCompletion}, assembles, commits atomically, removes the upload. A
+   * repeat of a Complete that succeeded (an upload id no longer open but completed, with the same
+   * bucket, key and parts: a retry whose first answer was lost) SHOULD resolve with the object that
+   * Complete committed, as S3 answers it 200 again, without writing anything; any other Complete of
+   * an upload id that is not open rejects with NoSuchUpload.
+   */
   completeUpload(
     bucket: string,
     key: string,
@@ -294,10 +300,24 @@ export interface CompletionPlan {
 }
 
 /** Unquotes an ETag as clients send it in the Complete body (`"abc"`, `abc`, `&quot;abc&quot;`). */
-function unquote(etag: string): string {
+export function unquoteETag(etag: string): string {
   let v = etag.trim();
   if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
   return v;
+}
+
+/**
+ * Whether the object checksum a Complete claims (`x-amz-checksum-<alg>`) is `ours`, the one
+ * computed over `partCount` parts: a COMPOSITE value may be sent with or without its `-N`.
+ */
+export function objectChecksumMatches(
+  type: ChecksumType | undefined,
+  ours: string,
+  claimed: string,
+  partCount: number,
+): boolean {
+  const theirs = claimed.trim();
+  return type === 'COMPOSITE' ? theirs === ours || `${theirs}-${partCount}` === ours : theirs === ours;
 }
 
 function invalidPart(uploadId: string, part: CompletedPartRequest): S3Error {
@@ -389,7 +409,7 @@ export function planCompletion(
   const parts: PartInfo[] = [];
   for (const req of request.parts) {
     const part = byNumber.get(req.partNumber);
-    if (part === undefined || unquote(req.etag) !== part.etag) {
+    if (part === undefined || unquoteETag(req.etag) !== part.etag) {
       throw invalidPart(upload.uploadId, req);
     }
     if (algorithm !== undefined) {
@@ -448,11 +468,9 @@ export function planCompletion(
         `Checksum Type mismatch occurred, expected checksum Type: ${algorithm?.toLowerCase() ?? 'null'}, actual checksum Type: ${claimed.algorithm.toLowerCase()}`,
       );
     }
-    const ours = checksums[algorithm]!;
-    const theirs = claimed.value.trim();
-    const matches =
-      type === 'COMPOSITE' ? theirs === ours || `${theirs}-${parts.length}` === ours : theirs === ours;
-    if (!matches) throw new S3Error('BadDigest', checksumMismatchMessage(algorithm));
+    if (!objectChecksumMatches(type, checksums[algorithm]!, claimed.value, parts.length)) {
+      throw new S3Error('BadDigest', checksumMismatchMessage(algorithm));
+    }
   }
 
   const plan: CompletionPlan = {

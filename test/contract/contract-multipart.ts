@@ -118,8 +118,30 @@ export function multipartContract(withBackend: WithBackend): void {
           mp.listParts(BUCKET, 'mp/object.bin', up.uploadId, { partNumberMarker: 0, maxParts: 10 }),
           'NoSuchUpload',
         );
+        // A repeated Complete (a retry whose answer was lost) answers with the same object, as S3
+        // does; one that differs (other parts, another key) is NoSuchUpload.
+        const again = await mp.completeUpload(
+          BUCKET,
+          'mp/object.bin',
+          up.uploadId,
+          { parts: completed(infos) },
+          {},
+        );
+        assert.equal(again.etag, info.etag);
+        assert.equal(again.size, info.size);
+        assert.deepEqual(again.parts?.sizes, info.parts?.sizes);
         await rejectsCode(
-          mp.completeUpload(BUCKET, 'mp/object.bin', up.uploadId, { parts: completed(infos) }, {}),
+          mp.completeUpload(
+            BUCKET,
+            'mp/object.bin',
+            up.uploadId,
+            { parts: completed(infos.slice(0, 2)) },
+            {},
+          ),
+          'NoSuchUpload',
+        );
+        await rejectsCode(
+          mp.completeUpload(BUCKET, 'mp/other.bin', up.uploadId, { parts: completed(infos) }, {}),
           'NoSuchUpload',
         );
         await assertNoLeftovers(subject);

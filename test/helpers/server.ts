@@ -10,6 +10,7 @@ import {
   createS3Server,
   LocalBackend,
   type Credentials,
+  type LocalBackendOptions,
   type S3Server,
   type S3ServerOptions,
 } from '../../src/index.js';
@@ -29,6 +30,8 @@ export interface StartOptions {
   dataDir?: string;
   /** More createS3Server options (limits, TLS, logging ...). */
   server?: Partial<Omit<S3ServerOptions, 'backend'>>;
+  /** More LocalBackend.open options (multipart expiry, completion TTL ...). */
+  backend?: Omit<LocalBackendOptions, 'path'>;
 }
 
 export interface TestServer {
@@ -70,7 +73,7 @@ export async function tempDir(prefix = 's3local-test-'): Promise<string> {
 export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? (await tempDir());
   const region = opts.region ?? 'us-east-1';
-  const backend = await LocalBackend.open({ path: dataDir });
+  const backend = await LocalBackend.open({ ...opts.backend, path: dataDir });
   const server = createS3Server({
     backend,
     ...(opts.noAuth ? { noAuth: true } : TEST_CREDENTIALS),

@@ -120,7 +120,8 @@ export async function completeMultipartUpload(
   let validated!: () => void;
   const ready = new Promise<'validated'>((resolve) => (validated = () => resolve('validated')));
   // The client's disconnect does not cancel a completion that passed validation: it finishes,
-  // and a retried Complete then finds the object (NoSuchUpload), never a torn one.
+  // and a retried Complete then gets the same answer from the remembered completion (200, the
+  // same ETag, checksums and version id; storage/multipart-completions.ts), never a torn object.
   const done = store.completeUpload(bucket, key, uploadId, request, {
     ...(precondition ? { precondition } : {}),
     onValidated: validated,

@@ -67,6 +67,8 @@ export interface DrimeBackendOptions {
   uploadsDir?: string;
   /** Abandoned multipart uploads are removed after this many ms (default 7 days). */
   multipartExpiryMs?: number;
+  /** How long a completed multipart upload is remembered for a repeated Complete (default 24 h; 0: not). */
+  completedUploadTtlMs?: number;
   /** Client tuning: retries, concurrency, timeouts, page size, test hooks. */
   client?: Omit<DrimeClientOptions, 'apiKey' | 'workspaceId' | 'apiUrl'>;
 }
@@ -157,6 +159,9 @@ export class DrimeBackend implements StorageBackend {
       const mp = await openDrimeMultipart(backend, {
         dir: opts.uploadsDir ?? join(dirname(opts.indexPath), 'multipart'),
         ...(opts.multipartExpiryMs !== undefined ? { expiryMs: opts.multipartExpiryMs } : {}),
+        ...(opts.completedUploadTtlMs !== undefined
+          ? { completedUploadTtlMs: opts.completedUploadTtlMs }
+          : {}),
         requireBucket: async (bucket) => {
           try {
             await backend.bucketIds(bucket);

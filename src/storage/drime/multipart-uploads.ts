@@ -19,6 +19,8 @@ export interface DrimeMultipartOptions {
   dir: string;
   /** Abandoned uploads are removed after this many ms (default 7 days; 0: never). */
   expiryMs?: number;
+  /** How long a completed upload is remembered for a repeated Complete (default 24 hours; 0: not). */
+  completedUploadTtlMs?: number;
   /** Throws NoSuchBucket when the bucket does not exist (cheap: cached folder ids). */
   requireBucket: (bucket: string) => Promise<void>;
 }
@@ -42,6 +44,7 @@ export async function openDrimeMultipart(
       db,
       dir: join(opts.dir, 'parts'),
       ...(opts.expiryMs !== undefined ? { expiryMs: opts.expiryMs } : {}),
+      ...(opts.completedUploadTtlMs !== undefined ? { completedUploadTtlMs: opts.completedUploadTtlMs } : {}),
       hooks: {
         requireBucket: opts.requireBucket,
         validateKey: (key) => void parseKey(key),

@@ -73,6 +73,11 @@ export interface LocalBackendOptions {
   path: string;
   /** `--multipart-expiry`: abandoned multipart uploads are removed after this many ms (default 7 days). */
   multipartExpiryMs?: number;
+  /**
+   * How long a completed multipart upload is remembered, so that a repeated Complete answers 200
+   * again (default 24 hours; 0: not remembered).
+   */
+  completedUploadTtlMs?: number;
 }
 
 /** Name of the s3local directory inside the data directory. */
@@ -229,6 +234,9 @@ export class LocalBackend implements StorageBackend {
         db,
         dir: join(meta, 'uploads'),
         ...(opts.multipartExpiryMs !== undefined ? { expiryMs: opts.multipartExpiryMs } : {}),
+        ...(opts.completedUploadTtlMs !== undefined
+          ? { completedUploadTtlMs: opts.completedUploadTtlMs }
+          : {}),
       });
       return backend;
     } catch (err) {

@@ -1,8 +1,9 @@
 /**
  * Multipart uploads of the local backend: parts staged under `<data>/.s3local/uploads/<uploadId>/`,
- * state in the store's index (tables `multipart_uploads` / `multipart_parts`), Complete committed
- * through the backend's own `putObject` (temp file + fsync + rename under the key's lock, so the
- * write precondition of If-None-Match / If-Match is race-free). See docs/on-disk-format.md.
+ * state in the store's index (tables `multipart_uploads` / `multipart_parts`, and
+ * `multipart_completions` for repeated Completes), Complete committed through the backend's own
+ * `putObject` (temp file + fsync + rename under the key's lock, so the write precondition of
+ * If-None-Match / If-Match is race-free). See docs/on-disk-format.md.
  */
 import type Database from 'better-sqlite3';
 import { isS3Error } from '../../s3/errors.js';
@@ -17,6 +18,8 @@ export interface LocalMultipartOptions {
   dir: string;
   /** `--multipart-expiry` in ms (default 7 days; 0: never reap). */
   expiryMs?: number;
+  /** How long a completed upload is remembered for a repeated Complete (default 24 hours; 0: not). */
+  completedUploadTtlMs?: number;
 }
 
 /** Opens the multipart store of a local backend. */
@@ -28,6 +31,7 @@ export function openLocalMultipart(
     db: opts.db,
     dir: opts.dir,
     ...(opts.expiryMs !== undefined ? { expiryMs: opts.expiryMs } : {}),
+    ...(opts.completedUploadTtlMs !== undefined ? { completedUploadTtlMs: opts.completedUploadTtlMs } : {}),
     hooks: {
       requireBucket: async (bucket) => {
         await backend.headBucket(bucket);
