@@ -44,7 +44,9 @@ function payloadWithoutSigV4(view: RequestView, config: AuthConfig): PayloadMode
 }
 
 function verifyRequest(view: RequestView, input: AuthInput, config: AuthConfig, now: Date): Verified {
-  const authorization = headerValue(view, 'authorization');
+  // An empty Authorization header is no authorization at all: S3 answers it as an anonymous
+  // request (403 AccessDenied; ceph/s3-tests test_object_create_bad_authorization_empty).
+  const authorization = headerValue(view, 'authorization') || undefined;
   const v4Query = hasPresignV4Params(view);
   const v2Query = hasQueryV2Params(view);
   if ((authorization !== undefined && (v4Query || v2Query)) || (v4Query && v2Query)) {

@@ -286,7 +286,8 @@ export function verifyHeaderV2(
   const amzDate = headerValue(view, 'x-amz-date');
   const date = amzDate ?? headerValue(view, 'date');
   const parsed = date === undefined ? undefined : parseAnyDate(date);
-  if (date === undefined || parsed === undefined) {
+  // A date before 1970 is not a valid request time (ceph/s3-tests *_bad_date_before_epoch_aws2).
+  if (date === undefined || parsed === undefined || parsed.getTime() < 0) {
     throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
   }
   if (!constantTimeEqual(accessKeyId, config.credentials.accessKeyId)) {

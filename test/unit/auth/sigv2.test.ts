@@ -181,6 +181,33 @@ describe('SigV2: failures and the query form', () => {
     );
   });
 
+  it('a date before 1970 is no valid request time: AccessDenied, not RequestTimeTooSkewed', async () => {
+    // ceph/s3-tests test_object_create_bad_date_before_epoch_aws2.
+    const old: HeaderList = [getHeaders[0]!, ['Date', 'Tue, 07 Jul 1950 21:53:04 GMT'], getHeaders[2]!];
+    const err = await rejectsWith(
+      () =>
+        authenticate(
+          makeInput('GET', '/photos/puppy.jpg', old, undefined, 'johnsmith'),
+          at('2007-03-27T19:36:42Z'),
+        ),
+      'AccessDenied',
+    );
+    assert.match(err.message, /valid Date or x-amz-date/);
+  });
+
+  it('an empty Authorization header is an anonymous request: AccessDenied', async () => {
+    // ceph/s3-tests test_object_create_bad_authorization_empty (S3: 403 AccessDenied).
+    const empty: HeaderList = [getHeaders[0]!, getHeaders[1]!, ['Authorization', '']];
+    await rejectsWith(
+      () =>
+        authenticate(
+          makeInput('GET', '/photos/puppy.jpg', empty, undefined, 'johnsmith'),
+          at('2007-03-27T19:36:42Z'),
+        ),
+      'AccessDenied',
+    );
+  });
+
   it('--no-sigv2 refuses SigV2 with AccessDenied', async () => {
     const err = await rejectsWith(
       () =>
