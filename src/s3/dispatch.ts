@@ -3,6 +3,8 @@
  */
 import { S3Error } from './errors.js';
 import type { Endpoint } from './endpoint.js';
+import { header } from './headers.js';
+import { OWNER } from './xml/responses.js';
 import { getBucketAcl, getObjectAcl, putBucketAcl, putObjectAcl } from './handlers/acl.js';
 import { createBucket, deleteBucket, getBucketLocation, headBucket, listBuckets } from './handlers/bucket.js';
 import { copyObject } from './handlers/copy.js';
@@ -26,11 +28,25 @@ import { deleteObjectTagging, getObjectTagging, putObjectTagging } from './handl
 import type { HandlerContext, S3Result } from './handlers/types.js';
 import { getBucketVersioning, listObjectVersions, putBucketVersioning } from './handlers/versioning.js';
 
+/**
+ * `x-amz-expected-bucket-owner` (and `x-amz-source-expected-bucket-owner` for the copy source)
+ * names the account the client expects to own the bucket; any other owner is 403 AccessDenied
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-owner-condition.html). Every bucket
+ * here is owned by the one owner, whose id GetBucketAcl answers.
+ */
+function assertExpectedOwner(ctx: HandlerContext): void {
+  for (const name of ['x-amz-expected-bucket-owner', 'x-amz-source-expected-bucket-owner']) {
+    const expected = header(ctx.headers, name);
+    if (expected !== undefined && expected !== OWNER.ID) throw new S3Error('AccessDenied');
+  }
+}
+
 /** Runs the handler of `endpoint`. */
 export async function dispatch(ctx: HandlerContext, endpoint: Endpoint): Promise<S3Result> {
+  assertExpectedOwner(ctx);
   switch (endpoint.kind) {
     case 'ListBuckets':
-      return listBuckets(ctx);
+      return listBuckets(ctx, endpoint.query);
     case 'CreateBucket':
       return createBucket(ctx, endpoint.bucket);
     case 'HeadBucket':

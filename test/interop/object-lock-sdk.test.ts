@@ -170,6 +170,25 @@ describe('AWS SDK v3: object lock (advanced mode)', () => {
     assert.equal(errorCode(res.text), 'MalformedXML');
   });
 
+  it('PutObjectLockConfiguration without a body is MissingRequestBodyError; an empty versionId is refused', async () => {
+    const Bucket = await lockBucket(s3, 'nobody');
+    const res = await rawRequest(srv.endpoint, {
+      method: 'PUT',
+      path: `/${Bucket}?object-lock`,
+      headers: { 'content-md5': contentMd5('') },
+      body: '',
+    });
+    assert.equal(res.status, 400, res.text);
+    assert.equal(errorCode(res.text), 'MissingRequestBodyError');
+    // As on GET/HEAD: "Version id cannot be the empty string".
+    await s3.send(new PutObjectCommand({ Bucket, Key: 'k', Body: 'k' }));
+    for (const sub of ['retention', 'legal-hold']) {
+      const got = await rawRequest(srv.endpoint, { method: 'GET', path: `/${Bucket}/k?${sub}&versionId=` });
+      assert.equal(got.status, 400, got.text);
+      assert.match(got.text, /Version id cannot be the empty string/);
+    }
+  });
+
   it('objects PUT after a default retention rule carry it; earlier objects do not', async () => {
     const Bucket = await lockBucket(s3, 'dflt');
     const before = await putLocked(s3, Bucket, 'before', 'written before the rule');

@@ -4,7 +4,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import {
+  GetBucketAclCommand,
+  CopyObjectCommand,
   CreateBucketCommand,
   DeleteBucketCommand,
   GetBucketLocationCommand,
@@ -18,6 +21,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { errorCode, rawRequest } from '../helpers/sign.js';
 
 async function expectError(p: Promise<unknown>, name: string, status?: number): Promise<void> {
   await assert.rejects(p, (err: { name?: string; $metadata?: { httpStatusCode?: number } }) => {
@@ -89,6 +93,89 @@ describe('AWS SDK v3 buckets and listings (advanced mode)', () => {
     await expectError(s3.send(new HeadBucketCommand({ Bucket: 'second-bucket' })), 'NotFound', 404);
     await expectError(s3.send(new DeleteBucketCommand({ Bucket: 'second-bucket' })), 'NoSuchBucket', 404);
     await expectError(s3.send(new ListObjectsV2Command({ Bucket: 'second-bucket' })), 'NoSuchBucket', 404);
+  });
+
+  it('ListBuckets: prefix, bucket-region, max-buckets pages and continuation tokens', async () => {
+    const names = ['lb-a1', 'lb-a2', 'lb-a3', 'lb-b1'];
+    for (const Bucket of names) await s3.send(new CreateBucketCommand({ Bucket }));
+    try {
+      const seen: string[] = [];
+      let ContinuationToken: string | undefined;
+      let pages = 0;
+      do {
+        const out = await s3.send(
+          new ListBucketsCommand({ Prefix: 'lb-a', MaxBuckets: 2, ContinuationToken }),
+        );
+        assert.equal(out.Prefix, 'lb-a');
+        for (const b of out.Buckets ?? []) {
+          assert.equal(b.BucketRegion, 'us-east-1');
+          seen.push(b.Name!);
+        }
+        ContinuationToken = out.ContinuationToken;
+        pages++;
+      } while (ContinuationToken !== undefined);
+      assert.deepEqual(seen, ['lb-a1', 'lb-a2', 'lb-a3']);
+      assert.equal(pages, 2);
+      const other = await s3.send(new ListBucketsCommand({ BucketRegion: 'eu-west-1' }));
+      assert.deepEqual(other.Buckets ?? [], []);
+      const here = await s3.send(new ListBucketsCommand({ BucketRegion: 'us-east-1', Prefix: 'lb-' }));
+      assert.deepEqual(
+        here.Buckets?.map((b) => b.Name),
+        names,
+      );
+      // API_ListBuckets: max-buckets is 1 to 10,000.
+      for (const MaxBuckets of [0, 10_001]) {
+        await expectError(s3.send(new ListBucketsCommand({ MaxBuckets })), 'InvalidArgument', 400);
+      }
+      await expectError(
+        s3.send(new ListBucketsCommand({ ContinuationToken: 'not-a-token' })),
+        'InvalidArgument',
+        400,
+      );
+    } finally {
+      for (const Bucket of names) await s3.send(new DeleteBucketCommand({ Bucket }));
+    }
+  });
+
+  it('x-amz-expected-bucket-owner: the owner id passes, any other is AccessDenied and changes nothing', async () => {
+    // userguide/bucket-owner-condition.html; the owner id is the one GetBucketAcl answers.
+    const Bucket = 'owner-cond';
+    await s3.send(new CreateBucketCommand({ Bucket }));
+    const owner = (await s3.send(new GetBucketAclCommand({ Bucket }))).Owner!.ID!;
+    await s3.send(new PutObjectCommand({ Bucket, Key: 'k', Body: 'k', ExpectedBucketOwner: owner }));
+    const wrong = '111122223333';
+    await expectError(
+      s3.send(new HeadBucketCommand({ Bucket, ExpectedBucketOwner: wrong })),
+      'Unknown', // a HEAD error has no body: the SDK knows only the status
+      403,
+    );
+    await expectError(
+      s3.send(new PutObjectCommand({ Bucket, Key: 'k2', Body: 'x', ExpectedBucketOwner: wrong })),
+      'AccessDenied',
+      403,
+    );
+    await expectError(
+      s3.send(
+        new CopyObjectCommand({
+          Bucket,
+          Key: 'k3',
+          CopySource: `${Bucket}/k`,
+          ExpectedSourceBucketOwner: wrong,
+        }),
+      ),
+      'AccessDenied',
+      403,
+    );
+    await s3.send(new DeleteObjectCommand({ Bucket, Key: 'k', ExpectedBucketOwner: owner }));
+    await expectError(
+      s3.send(new DeleteBucketCommand({ Bucket, ExpectedBucketOwner: wrong })),
+      'AccessDenied',
+      403,
+    );
+    await s3.send(new HeadBucketCommand({ Bucket }));
+    const left = await s3.send(new ListObjectsV2Command({ Bucket }));
+    assert.equal(left.KeyCount, 0, 'k2 and k3 were not written');
+    await s3.send(new DeleteBucketCommand({ Bucket, ExpectedBucketOwner: owner }));
   });
 
   it('outside us-east-1, creating a bucket that exists is 409 BucketAlreadyOwnedByYou', async () => {
@@ -204,6 +291,56 @@ describe('AWS SDK v3 buckets and listings (advanced mode)', () => {
     const none = await s3.send(new ListObjectsV2Command({ Bucket, Prefix: 'no-such-prefix/' }));
     assert.equal(none.KeyCount, 0);
     assert.equal(none.IsTruncated, false);
+  });
+
+  it('V2 with both start-after and a continuation token resumes after the later; V1 refuses start-after', async () => {
+    const sorted = [...keys].sort(byteOrder);
+    const first = await s3.send(new ListObjectsV2Command({ Bucket, MaxKeys: 3 }));
+    const token = first.NextContinuationToken!;
+    const later = await s3.send(
+      new ListObjectsV2Command({ Bucket, MaxKeys: 3, ContinuationToken: token, StartAfter: sorted[7] }),
+    );
+    assert.deepEqual(
+      later.Contents?.map((o) => o.Key),
+      sorted.slice(8, 11),
+    );
+    const earlier = await s3.send(
+      new ListObjectsV2Command({ Bucket, MaxKeys: 3, ContinuationToken: token, StartAfter: sorted[0] }),
+    );
+    assert.deepEqual(
+      earlier.Contents?.map((o) => o.Key),
+      sorted.slice(3, 6),
+    );
+    const v1 = await rawRequest(srv.endpoint, { method: 'GET', path: `/${Bucket}?start-after=a` });
+    assert.equal(v1.status, 400, v1.text);
+    assert.equal(errorCode(v1.text), 'InvalidArgument');
+  });
+
+  it('CreateBucket: LocationConstraint us-east-1, bucket tags and an unknown object ownership are refused', async () => {
+    const create = (Bucket: string, body: string, headers: Record<string, string> = {}) =>
+      rawRequest(srv.endpoint, {
+        method: 'PUT',
+        path: `/${Bucket}`,
+        body,
+        headers,
+        payloadHash: createHash('sha256').update(body).digest('hex'),
+      });
+    const conf = (inner: string) =>
+      `<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${inner}</CreateBucketConfiguration>`;
+    // us-east-1 is named by sending no LocationConstraint (API_CreateBucket.html).
+    let res = await create('cb-east', conf('<LocationConstraint>us-east-1</LocationConstraint>'));
+    assert.equal(res.status, 400, res.text);
+    assert.equal(errorCode(res.text), 'InvalidLocationConstraint');
+    res = await create('cb-tags', conf('<Tags><Tag><Key>k</Key><Value>v</Value></Tag></Tags>'));
+    assert.equal(res.status, 501, res.text);
+    res = await create('cb-own', '', { 'x-amz-object-ownership': 'invalid_ownership' });
+    assert.equal(res.status, 400, res.text);
+    assert.equal(errorCode(res.text), 'InvalidArgument');
+    for (const Bucket of ['cb-east', 'cb-tags', 'cb-own']) {
+      await expectError(s3.send(new HeadBucketCommand({ Bucket })), 'NotFound', 404);
+    }
+    await s3.send(new CreateBucketCommand({ Bucket: 'cb-owned', ObjectOwnership: 'BucketOwnerEnforced' }));
+    await s3.send(new DeleteBucketCommand({ Bucket: 'cb-owned' }));
   });
 
   it('url-encodes keys with encoding-type=url and the SDK decodes them', async () => {

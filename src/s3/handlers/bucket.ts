@@ -8,13 +8,52 @@ import { header } from '../headers.js';
 import { versioningOf } from './versioning.js';
 import { assertBucketAllowed, assertBucketCreationAllowed } from './bucket-mode.js';
 import { DEFAULT_BUCKET, xmlResult, type HandlerContext, type S3Result } from './types.js';
+import type { Query } from '../endpoint.js';
 import { listBucketsXml, locationXml } from '../xml/responses.js';
+import { decodeContinuationToken, encodeContinuationToken } from './list.js';
 import { parseXmlBody } from '../xml/xml.js';
 
-export async function listBuckets(ctx: HandlerContext): Promise<S3Result> {
+/** The values of `x-amz-object-ownership` (API_CreateBucket.html). */
+const OBJECT_OWNERSHIPS = new Set(['BucketOwnerPreferred', 'ObjectWriter', 'BucketOwnerEnforced']);
+
+/** ListBuckets pages hold at most 10,000 buckets (API_ListBuckets.html, `max-buckets`). */
+const MAX_BUCKETS = 10_000;
+
+/** `max-buckets`: an integer from 1 to 10,000 (S3: InvalidArgument otherwise). */
+function parseMaxBuckets(raw: string | undefined): number {
+  if (raw === undefined) return MAX_BUCKETS;
+  const n = /^\d{1,6}$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= 1 && n <= MAX_BUCKETS)) {
+    throw new S3Error('InvalidArgument', 'Argument max-buckets must be an integer between 1 and 10000', {
+      ArgumentName: 'max-buckets',
+      ArgumentValue: raw,
+    });
+  }
+  return n;
+}
+
+/**
+ * ListBuckets (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html): `prefix`,
+ * `bucket-region` (every bucket is in this server's region), and pages of `max-buckets` (1 to
+ * 10,000) resumed with the opaque `continuation-token` of the previous page.
+ */
+export async function listBuckets(ctx: HandlerContext, query: Query): Promise<S3Result> {
+  const prefix = query.get('prefix');
+  const region = query.get('bucket-region');
+  const max = parseMaxBuckets(query.get('max-buckets'));
+  const token = query.get('continuation-token');
+  const after = token !== undefined && token !== '' ? decodeContinuationToken(token) : '';
   const all = await ctx.backend.listBuckets();
-  const buckets = ctx.settings.allowBucketCreation ? all : all.filter((b) => b.name === DEFAULT_BUCKET);
-  return xmlResult(listBucketsXml(buckets));
+  const matching = all.filter(
+    (b) =>
+      (ctx.settings.allowBucketCreation || b.name === DEFAULT_BUCKET) &&
+      (prefix === undefined || b.name.startsWith(prefix)) &&
+      (region === undefined || region === ctx.settings.region) &&
+      b.name > after,
+  );
+  const page = matching.slice(0, max);
+  const next = matching.length > max ? encodeContinuationToken(page[page.length - 1]!.name) : undefined;
+  return xmlResult(listBucketsXml(page, { region: ctx.settings.region, next, prefix }));
 }
 
 /**
@@ -32,13 +71,36 @@ export async function createBucket(ctx: HandlerContext, bucket: string): Promise
   if (body.length > 0) {
     const conf = parseXmlBody(body, 'CreateBucketConfiguration');
     const location = conf['LocationConstraint'];
-    if (typeof location === 'string' && location !== '' && location !== ctx.settings.region) {
+    // us-east-1 is the region without a constraint: naming it is refused, as S3 refuses it
+    // (API_CreateBucket.html: "If you don't specify a Region, the bucket is created in us-east-1").
+    if (
+      typeof location === 'string' &&
+      location !== '' &&
+      (location !== ctx.settings.region || location === 'us-east-1')
+    ) {
       throw new S3Error(
         'InvalidLocationConstraint',
-        `The specified location-constraint is not valid: this server's region is ${ctx.settings.region}.`,
+        location === 'us-east-1'
+          ? 'The specified location-constraint is not valid'
+          : `The specified location-constraint is not valid: this server's region is ${ctx.settings.region}.`,
         { LocationConstraint: location },
       );
     }
+    // Bucket tags at creation: bucket tagging is not implemented, so they are refused, never dropped.
+    if (conf['Tags'] !== undefined) {
+      throw new S3Error(
+        'NotImplemented',
+        'Bucket tagging (CreateBucketConfiguration Tags) is not implemented by s3local.',
+      );
+    }
+  }
+  // Object ownership has one meaning on a one-owner server, but a value S3 does not know is an error.
+  const ownership = header(ctx.headers, 'x-amz-object-ownership');
+  if (ownership !== undefined && !OBJECT_OWNERSHIPS.has(ownership)) {
+    throw new S3Error('InvalidArgument', `Invalid x-amz-object-ownership header: ${ownership}`, {
+      ArgumentName: 'x-amz-object-ownership',
+      ArgumentValue: ownership,
+    });
   }
   // https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html: object lock (and with it
   // versioning) enabled at creation.
@@ -61,17 +123,15 @@ export async function headBucket(ctx: HandlerContext, bucket: string): Promise<S
 }
 
 /**
- * DeleteBucket: never recursive. In default mode the `default` bucket is virtual and always
- * exists: deleting it when empty succeeds without removing it (so `rclone purge` ends cleanly).
+ * DeleteBucket: never recursive over objects; the bucket's multipart uploads are aborted, as S3
+ * does (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucket.html asks only that its
+ * objects, versions and delete markers be gone). In default mode the `default` bucket is virtual
+ * and always exists: deleting it when empty succeeds without removing it (so `rclone purge` ends
+ * cleanly), and ends its uploads as deleting and re-creating it would (`keep`).
  */
 export async function deleteBucket(ctx: HandlerContext, bucket: string): Promise<S3Result> {
   assertBucketAllowed(ctx.settings, bucket);
-  if (!ctx.settings.allowBucketCreation) {
-    const page = await ctx.backend.listObjects(bucket, { prefix: '', delimiter: '', after: '', maxKeys: 1 });
-    if (page.objects.length > 0) throw new S3Error('BucketNotEmpty', undefined, { BucketName: bucket });
-    return { status: 204, headers: {} };
-  }
-  await ctx.backend.deleteBucket(bucket);
+  await ctx.backend.deleteBucket(bucket, { keep: !ctx.settings.allowBucketCreation });
   return { status: 204, headers: {} };
 }
 

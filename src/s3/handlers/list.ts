@@ -7,6 +7,7 @@ import { S3Error } from '../errors.js';
 import type { Query } from '../endpoint.js';
 import { isoDate, quoteETag } from '../headers.js';
 import type { ListPage, ObjectInfo } from '../../storage/backend.js';
+import { compareUtf8 } from '../../storage/listing.js';
 import { OWNER } from '../xml/responses.js';
 import { xmlDocument, type XmlTree } from '../xml/xml.js';
 import { assertBucketAllowed } from './bucket-mode.js';
@@ -91,6 +92,13 @@ async function listPage(ctx: HandlerContext, bucket: string, query: Query, after
 export async function listObjectsV1(ctx: HandlerContext, bucket: string, query: Query): Promise<S3Result> {
   const enc = listEncoder(query);
   const maxKeys = parseMaxKeys(query.get('max-keys'));
+  // start-after is ListObjectsV2's; S3 refuses it on V1 rather than ignore it (versitygw#2004).
+  if (query.has('start-after')) {
+    throw new S3Error('InvalidArgument', 'startAfter only supported in REST.GET.BUCKET with list-type=2', {
+      ArgumentName: 'start-after',
+      ArgumentValue: query.get('start-after') ?? '',
+    });
+  }
   const marker = query.get('marker') ?? '';
   const { page, prefix, delimiter } = await listPage(ctx, bucket, query, marker, maxKeys);
   return xmlResult(
@@ -118,7 +126,10 @@ export async function listObjectsV2(ctx: HandlerContext, bucket: string, query: 
   const maxKeys = parseMaxKeys(query.get('max-keys'));
   const token = query.get('continuation-token');
   const startAfter = query.get('start-after');
-  const after = token !== undefined ? decodeContinuationToken(token) : (startAfter ?? '');
+  // Both may be sent: the listing resumes after the later of the two positions (each excludes
+  // everything up to it).
+  const resumeAt = token !== undefined ? decodeContinuationToken(token) : '';
+  const after = startAfter !== undefined && compareUtf8(startAfter, resumeAt) > 0 ? startAfter : resumeAt;
   const fetchOwner = query.get('fetch-owner')?.toLowerCase() === 'true';
   const { page, prefix, delimiter } = await listPage(ctx, bucket, query, after, maxKeys);
   return xmlResult(

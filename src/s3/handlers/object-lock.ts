@@ -18,6 +18,7 @@ import {
 } from '../xml/versioning.js';
 import { assertBucketAllowed } from './bucket-mode.js';
 import { readSmallBody } from './read-body.js';
+import { versionSelector } from './object-get.js';
 import { xmlResult, type HandlerContext, type S3Result } from './types.js';
 import { versioningOf } from './versioning.js';
 
@@ -46,11 +47,6 @@ function requireIntegrity(ctx: HandlerContext, operation: string): void {
       `Content-MD5 OR x-amz-checksum- HTTP header is required for ${operation} requests`,
     );
   }
-}
-
-function versionOf(query: Query): { versionId?: string } {
-  const v = query.get('versionId');
-  return v === undefined ? {} : { versionId: v };
 }
 
 function bypassGovernance(ctx: HandlerContext): boolean {
@@ -82,7 +78,10 @@ export async function putObjectLockConfiguration(ctx: HandlerContext, bucket: st
   assertBucketAllowed(ctx.settings, bucket);
   const store = versioningOf(ctx, 'PutObjectLockConfiguration');
   requireIntegrity(ctx, 'PutObjectLockConfiguration');
-  const conf = parseObjectLockConfiguration(await readSmallBody(ctx.body.stream));
+  const body = await readSmallBody(ctx.body.stream);
+  // API_PutObjectLockConfiguration: the configuration is required; S3 answers an empty body so.
+  if (body.length === 0) throw new S3Error('MissingRequestBodyError', 'Request Body is empty');
+  const conf = parseObjectLockConfiguration(body);
   await store.setObjectLockConfig(bucket, conf.defaultRetention);
   return { status: 200, headers: {} };
 }
@@ -210,7 +209,7 @@ export async function putObjectRetention(
   const next = parseRetention(await readSmallBody(ctx.body.stream));
   if (next !== undefined) assertFuture(next.retainUntil);
   const bypass = bypassGovernance(ctx);
-  const versionId = await store.updateObjectLock(bucket, key, versionOf(query), (current) => {
+  const versionId = await store.updateObjectLock(bucket, key, versionSelector(ctx, query), (current) => {
     if (retained(current)) {
       // Only extending the date in the same mode is free. Changing the mode is altering the lock
       // settings too, which governance mode allows only with the bypass (userguide/object-lock.html,
@@ -241,7 +240,7 @@ export async function getObjectRetention(
   query: Query,
 ): Promise<S3Result> {
   await lockedBucket(ctx, bucket, 'GetObjectRetention');
-  const info = await ctx.backend.headObject(bucket, key, versionOf(query));
+  const info = await ctx.backend.headObject(bucket, key, versionSelector(ctx, query));
   if (info.lock?.mode === undefined) throw new S3Error('NoSuchObjectLockConfiguration');
   return xmlResult(retentionXml(info.lock));
 }
@@ -256,7 +255,7 @@ export async function putObjectLegalHold(
   const store = await lockedBucket(ctx, bucket, 'PutObjectLegalHold');
   requireIntegrity(ctx, 'PutObjectLegalHold');
   const on = parseLegalHold(await readSmallBody(ctx.body.stream));
-  const versionId = await store.updateObjectLock(bucket, key, versionOf(query), (current) => ({
+  const versionId = await store.updateObjectLock(bucket, key, versionSelector(ctx, query), (current) => ({
     ...current,
     legalHold: on,
   }));
@@ -270,7 +269,7 @@ export async function getObjectLegalHold(
   query: Query,
 ): Promise<S3Result> {
   await lockedBucket(ctx, bucket, 'GetObjectLegalHold');
-  const info = await ctx.backend.headObject(bucket, key, versionOf(query));
+  const info = await ctx.backend.headObject(bucket, key, versionSelector(ctx, query));
   if (info.lock?.legalHold === undefined) throw new S3Error('NoSuchObjectLockConfiguration');
   return xmlResult(legalHoldXml(info.lock.legalHold));
 }

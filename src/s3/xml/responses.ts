@@ -10,10 +10,25 @@ import { xmlDocument, type XmlTree } from './xml.js';
 export const OWNER = { ID: 's3local', DisplayName: 's3local' };
 
 /** ListAllMyBucketsResult (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html). */
-export function listBucketsXml(buckets: BucketInfo[]): string {
+/**
+ * ListAllMyBucketsResult: the buckets (each with its region), the owner, the token of the next
+ * page when there is one, and the `prefix` asked for.
+ */
+export function listBucketsXml(
+  buckets: BucketInfo[],
+  page: { region: string; next?: string | undefined; prefix?: string | undefined },
+): string {
   return xmlDocument('ListAllMyBucketsResult', {
+    Buckets: {
+      Bucket: buckets.map((b) => ({
+        Name: b.name,
+        CreationDate: isoDate(b.creationDate),
+        BucketRegion: page.region,
+      })),
+    },
     Owner: OWNER,
-    Buckets: { Bucket: buckets.map((b) => ({ Name: b.name, CreationDate: isoDate(b.creationDate) })) },
+    ContinuationToken: page.next,
+    Prefix: page.prefix,
   });
 }
 
