@@ -60,7 +60,9 @@ export class VerifiedBody extends Transform {
     super();
     this.opts = opts;
     this.sha256 = opts.sha256 !== undefined ? createHash('sha256') : null;
-    this.checksum = opts.checksum ? createChecksum(opts.checksum.algorithm) : null;
+    // An MD5 flexible checksum is the MD5 this pass computes anyway (the ETag): no second hash.
+    const alg = opts.checksum?.algorithm;
+    this.checksum = alg !== undefined && alg !== 'MD5' ? createChecksum(alg) : null;
   }
 
   /** The digests; throws until the body has been fully received and verified. */
@@ -116,8 +118,8 @@ export class VerifiedBody extends Transform {
     }
     const checksums: Checksums = {};
     const req = o.checksum;
-    if (req && this.checksum) {
-      const computed = this.checksum.digest();
+    if (req) {
+      const computed = this.checksum ? this.checksum.digest() : md5.toString('base64');
       let expected: string | undefined;
       if (req.source === 'header') expected = req.value;
       if (req.source === 'trailer') {

@@ -72,6 +72,7 @@ export class CompletionIndex {
   readonly #insert: Database.Statement<[CompletionRow]>;
   readonly #get: Database.Statement<[string], CompletionRow>;
   readonly #deleteBefore: Database.Statement<[number]>;
+  readonly #deleteBucket: Database.Statement<[string]>;
   readonly #complete: (uploads: UploadIndex, record: CompletionRecord) => boolean;
 
   constructor(readonly db: Database.Database) {
@@ -84,6 +85,8 @@ export class CompletionIndex {
        FROM multipart_completions WHERE upload_id = ?`,
     );
     this.#deleteBefore = db.prepare('DELETE FROM multipart_completions WHERE completed_at < ?');
+    // No index on bucket: a scan of the completions of the last TTL (24 h), on DeleteBucket only.
+    this.#deleteBucket = db.prepare('DELETE FROM multipart_completions WHERE bucket = ?');
     this.#complete = db.transaction((uploads: UploadIndex, record: CompletionRecord) => {
       const existed = uploads.deleteUpload(record.uploadId);
       this.#insert.run(toRow(record));
@@ -102,6 +105,11 @@ export class CompletionIndex {
   get(uploadId: string): CompletionRecord | undefined {
     const row = this.#get.get(uploadId);
     return row && toRecord(row);
+  }
+
+  /** Forgets every completion in the bucket (DeleteBucket); returns how many. */
+  deleteBucket(bucket: string): number {
+    return this.#deleteBucket.run(bucket).changes;
   }
 
   /** Forgets the completions made before `cutoffMs`; resolves with how many. */

@@ -89,6 +89,10 @@ export class UploadIndex {
   readonly #parts: Stmt<[string], PartRow>;
   readonly #pageParts: Stmt<[string, number, number], PartRow>;
   readonly #anyUpload: Stmt<[string], number>;
+  readonly #bucketIds: Stmt<[string], string>;
+  readonly #deleteBucketParts: Stmt<[string]>;
+  readonly #deleteBucketUploads: Stmt<[string]>;
+  readonly #buckets: Stmt<[], string>;
   readonly #olderThan: Stmt<[number, number], string>;
   readonly #allIds: Stmt<[], string>;
   readonly #seek: Stmt<[string, string, string, number], UploadRow>;
@@ -123,6 +127,16 @@ export class UploadIndex {
     this.#anyUpload = db
       .prepare<[string], number>('SELECT 1 FROM multipart_uploads WHERE bucket = ? LIMIT 1')
       .pluck();
+    this.#bucketIds = db
+      .prepare<[string], string>(
+        'SELECT upload_id FROM multipart_uploads WHERE bucket = ? ORDER BY upload_id',
+      )
+      .pluck();
+    this.#deleteBucketParts = db.prepare(
+      'DELETE FROM multipart_parts WHERE upload_id IN (SELECT upload_id FROM multipart_uploads WHERE bucket = ?)',
+    );
+    this.#deleteBucketUploads = db.prepare('DELETE FROM multipart_uploads WHERE bucket = ?');
+    this.#buckets = db.prepare<[], string>('SELECT DISTINCT bucket FROM multipart_uploads').pluck();
     this.#olderThan = db
       .prepare<[number, number], string>(
         'SELECT upload_id FROM multipart_uploads WHERE initiated < ? ORDER BY initiated LIMIT ?',
@@ -205,6 +219,30 @@ export class UploadIndex {
 
   hasUploads(bucket: string): boolean {
     return this.#anyUpload.get(bucket) !== undefined;
+  }
+
+  /** Ids of the bucket's uploads, in id order. */
+  bucketUploadIds(bucket: string): string[] {
+    return this.#bucketIds.all(bucket);
+  }
+
+  /**
+   * Deletes every upload of the bucket and their part rows (in the caller's transaction when one
+   * is open, else in one of its own); returns the ids deleted.
+   */
+  deleteBucketUploads(bucket: string): string[] {
+    return this.db.transaction(() => {
+      const ids = this.#bucketIds.all(bucket);
+      if (ids.length === 0) return ids;
+      this.#deleteBucketParts.run(bucket);
+      this.#deleteBucketUploads.run(bucket);
+      return ids;
+    })();
+  }
+
+  /** The buckets that have open uploads. */
+  bucketsWithUploads(): string[] {
+    return this.#buckets.all();
   }
 
   /** Ids of uploads initiated before `cutoffMs`, oldest first, at most `limit`. */

@@ -3,8 +3,23 @@
  */
 import type { Readable } from 'node:stream';
 
-/** The flexible-checksum algorithms of S3 (`x-amz-checksum-*`). */
-export const CHECKSUM_ALGORITHMS = ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'] as const;
+/**
+ * The flexible-checksum algorithms of S3 (`x-amz-checksum-*`), in the order S3 writes their
+ * `<ChecksumXXX>` elements (https://docs.aws.amazon.com/AmazonS3/latest/API/API_Checksum.html).
+ * MD5, SHA512 and the three xxHash variants came after the first five.
+ */
+export const CHECKSUM_ALGORITHMS = [
+  'CRC32',
+  'CRC32C',
+  'CRC64NVME',
+  'SHA1',
+  'SHA256',
+  'SHA512',
+  'MD5',
+  'XXHASH64',
+  'XXHASH3',
+  'XXHASH128',
+] as const;
 export type ChecksumAlgorithm = (typeof CHECKSUM_ALGORITHMS)[number];
 
 /** Checksums by algorithm, each value base64 of the big-endian digest, as S3 transports them. */

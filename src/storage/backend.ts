@@ -91,6 +91,16 @@ export interface BucketInfo {
   creationDate: Date;
 }
 
+/** Options of {@link StorageBackend.deleteBucket}. */
+export interface DeleteBucketOptions {
+  /**
+   * The bucket stays (default bucket mode, where `default` always exists): the same checks, and
+   * its multipart uploads are aborted as if it were deleted and created again at once; its other
+   * state (versioning and object lock settings) is kept.
+   */
+  keep?: boolean;
+}
+
 /** An inclusive byte range, already resolved against the object size by the S3 layer. */
 export interface ByteRange {
   start: number;
@@ -304,8 +314,19 @@ export interface StorageBackend {
   createBucket(bucket: string, opts?: { objectLock?: boolean }): Promise<void>;
   /** MUST throw NoSuchBucket when absent. */
   headBucket(bucket: string): Promise<BucketInfo>;
-  /** MUST throw BucketNotEmpty when it holds any object or multipart upload; never recursive. */
-  deleteBucket(bucket: string): Promise<void>;
+  /**
+   * MUST throw NoSuchBucket when absent, and BucketNotEmpty when it holds any object (current or
+   * noncurrent version, delete marker); never recursive over objects. Open multipart uploads do
+   * not make it non-empty: deleting the bucket MUST abort them (rows and staged parts gone), as S3
+   * does for general purpose buckets — DeleteBucket requires only that "all objects (including all
+   * object versions and delete markers) in the bucket must be deleted"
+   * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucket.html); only directory
+   * buckets refuse while uploads are in progress
+   * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html). When it
+   * throws, no upload is touched. An upload created, completed or given a part concurrently MUST
+   * NOT leave an object, an upload or staged data in a deleted bucket.
+   */
+  deleteBucket(bucket: string, opts?: DeleteBucketOptions): Promise<void>;
 
   /**
    * MUST throw NoSuchBucket / NoSuchKey (NoSuchVersion for an unknown `versionId`). When the latest
@@ -344,7 +365,7 @@ export interface StorageBackend {
 
   /**
    * Multipart uploads (see storage/multipart.ts). Optional: without it the multipart operations
-   * answer 501 NotImplemented. Open uploads count for `deleteBucket` (BucketNotEmpty).
+   * answer 501 NotImplemented. `deleteBucket` aborts the bucket's open uploads.
    */
   readonly multipart?: MultipartStore;
 

@@ -13,8 +13,9 @@
  * matches when it names the same bucket and key and a parts list that would have validated
  * against the parts that were completed, choosing exactly them: the same part numbers and ETags,
  * every checksum of the upload's algorithm it gives equal to the part's (and, for a COMPOSITE
- * upload, one per part, as Complete requires), and any `x-amz-checksum-type`,
- * `x-amz-checksum-<alg>` or `x-amz-mp-object-size` header agreeing with the object. Anything else
+ * upload, one per part, as Complete requires), none of another algorithm, and any
+ * `x-amz-checksum-type`, `x-amz-checksum-<alg>` (ignored for an upload without an algorithm, as
+ * Complete ignores it) or `x-amz-mp-object-size` header agreeing with the object. Anything else
  * still answers NoSuchUpload.
  */
 import type { ChecksumAlgorithm, Checksums } from '../s3/body.js';
@@ -116,13 +117,16 @@ export function matchesCompletion(record: CompletionRecord, request: CompleteReq
     const part = parts[i]!;
     if (asked.partNumber !== part.partNumber || unquoteETag(asked.etag) !== part.etag) return false;
     if (alg === undefined) continue;
+    // A checksum of another algorithm fails a Complete (BadDigest): it repeats none.
+    if (Object.keys(asked.checksums).some((a) => a !== alg)) return false;
     const given = asked.checksums[alg];
     if (given === undefined ? mode === 'COMPOSITE' : given.trim() !== part.checksum) return false;
   }
   if (request.objectSize !== undefined && request.objectSize !== result.size) return false;
   const claimed = request.objectChecksum;
-  if (claimed !== undefined) {
-    const ours = alg === undefined ? undefined : result.checksums[alg];
+  // An upload without a checksum algorithm ignores the header (planCompletion).
+  if (claimed !== undefined && alg !== undefined) {
+    const ours = result.checksums[alg];
     if (ours === undefined || claimed.algorithm !== alg) return false;
     if (!objectChecksumMatches(mode, ours, claimed.value, parts.length)) return false;
   }

@@ -17,6 +17,12 @@
  * finds the upload gone — a retry, or a concurrent Complete that waited for the lock — answers
  * from that record when it repeats the completed request, so two Completes of one upload still
  * make one object. The records are reaped with the expired uploads.
+ *
+ * DeleteBucket aborts the bucket's uploads ({@link StagedMultipart.abortBucketUploads}): it holds
+ * the bucket exclusively against CreateMultipartUpload (which holds it shared from its bucket check
+ * to its row insert) and takes the lock of every upload of the bucket, so the backend's emptiness
+ * check, its removal of the bucket and the deletion of the upload rows see no upload appear,
+ * complete or take a part meanwhile.
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -38,6 +44,7 @@ import {
   writeDurableFile,
 } from './local/fs-ops.js';
 import { KeyedMutex } from './local/keyed-mutex.js';
+import { KeyedSharedLock } from './keyed-shared-lock.js';
 import { assembledBody, readableOf, withChecksum } from './multipart-body.js';
 import {
   completedObjectInfo,
@@ -73,6 +80,26 @@ export interface StagingHooks {
   currentObject(bucket: string, key: string): Promise<ObjectInfo | undefined>;
   /** Stores the assembled object atomically: the backend's `putObject`. */
   commit(bucket: string, key: string, body: ObjectBody, opts: PutOptions): Promise<ObjectInfo>;
+  /**
+   * Whether the bucket exists, answered from local state (the local backend's index). When given,
+   * the uploads of buckets that do not exist are aborted when the store opens: a DeleteBucket cut
+   * by a crash after the bucket was removed, or a bucket directory removed behind the server's back.
+   */
+  bucketExists?: (bucket: string) => boolean;
+}
+
+/** The backend's steps of a DeleteBucket, run by {@link StagedMultipart.abortBucketUploads}. */
+export interface BucketRemovalSteps {
+  /**
+   * Runs first, with the bucket's uploads held: checks that the bucket holds no object (throws
+   * BucketNotEmpty, or NoSuchBucket, to refuse: then no upload is touched) and removes the bucket.
+   */
+  before?(): Promise<void>;
+  /**
+   * Runs next, synchronously, in the transaction that deletes the upload rows (for a backend whose
+   * own state is in the same database); throws to refuse, rolling the transaction back.
+   */
+  inTransaction?(): void;
 }
 
 export interface StagingOptions {
@@ -128,6 +155,8 @@ export class StagedMultipart implements MultipartStore {
   readonly #completedTtlMs: number;
   readonly #hooks: StagingHooks;
   readonly #locks = new KeyedMutex();
+  /** Per bucket: CreateMultipartUpload shared, DeleteBucket exclusive. */
+  readonly #buckets = new KeyedSharedLock();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -180,6 +209,12 @@ export class StagedMultipart implements MultipartStore {
   }
 
   async #reconcile(): Promise<void> {
+    const exists = this.#hooks.bucketExists;
+    if (exists !== undefined) {
+      for (const bucket of this.#index.bucketsWithUploads()) {
+        if (!exists(bucket)) this.#forgetBucket(bucket);
+      }
+    }
     const known = new Set(this.#index.allUploadIds());
     for (const name of await readdir(this.dir)) {
       if (!known.has(name)) await rm(join(this.dir, name), { recursive: true, force: true });
@@ -212,7 +247,15 @@ export class StagedMultipart implements MultipartStore {
     return upload;
   }
 
-  async createUpload(bucket: string, key: string, opts: CreateUploadOptions): Promise<UploadInfo> {
+  /**
+   * Holds the bucket shared from the bucket check to the row insert: a DeleteBucket holding it
+   * exclusively (abortBucketUploads) never sees an upload appear in a bucket it is removing.
+   */
+  createUpload(bucket: string, key: string, opts: CreateUploadOptions): Promise<UploadInfo> {
+    return this.#buckets.shared(bucket, () => this.#createUpload(bucket, key, opts));
+  }
+
+  async #createUpload(bucket: string, key: string, opts: CreateUploadOptions): Promise<UploadInfo> {
     await this.#hooks.requireBucket(bucket);
     this.#hooks.validateKey?.(key);
     const now = Date.now();
@@ -403,7 +446,56 @@ export class StagedMultipart implements MultipartStore {
   /** Drops the rows first (the upload is gone for every reader), then the files. */
   async #remove(uploadId: string): Promise<void> {
     this.#index.deleteUpload(uploadId);
-    await rm(this.#uploadDir(uploadId), { recursive: true, force: true });
+    await this.#removeDir(uploadId);
+  }
+
+  /**
+   * Removes the upload's staging directory. Retried when not empty: an UploadPart still streaming
+   * may create its temp file there meanwhile (it then finds the upload gone and removes the file).
+   */
+  #removeDir(uploadId: string): Promise<void> {
+    return rm(this.#uploadDir(uploadId), { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+  }
+
+  /** Deletes the rows of the bucket's uploads and of its remembered completions, in one transaction. */
+  #forgetBucket(bucket: string): string[] {
+    return this.#index.db.transaction(() => {
+      this.#completions.deleteBucket(bucket);
+      return this.#index.deleteBucketUploads(bucket);
+    })();
+  }
+
+  /**
+   * DeleteBucket: aborts every upload of the bucket, as S3 does for a general purpose bucket — its
+   * DeleteBucket requires only that "all objects (including all object versions and delete
+   * markers)" be deleted (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucket.html);
+   * only directory buckets refuse while uploads are in progress
+   * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html).
+   *
+   * Holds the bucket against CreateMultipartUpload and takes the lock of each of its uploads
+   * (waiting for a Complete, a part's commit or an Abort in flight), then runs `steps.before` (the
+   * backend's emptiness check and removal of the bucket: when it throws, nothing is aborted), then
+   * deletes the upload rows (and the bucket's remembered completions) in one transaction with
+   * `steps.inTransaction`, then removes their staging directories. A part still streaming finds its
+   * upload gone and answers NoSuchUpload; a staging directory left by a failure is removed when
+   * the store opens. Resolves with the number of uploads aborted.
+   */
+  abortBucketUploads(bucket: string, steps: BucketRemovalSteps = {}): Promise<number> {
+    return this.#buckets.exclusive(bucket, async () => {
+      const releases: Array<() => void> = [];
+      try {
+        for (const id of this.#index.bucketUploadIds(bucket)) releases.push(await this.#locks.acquire(id));
+        await steps.before?.();
+        const removed = this.#index.db.transaction(() => {
+          steps.inTransaction?.();
+          return this.#forgetBucket(bucket);
+        })();
+        for (const id of removed) await this.#removeDir(id).catch(ignore);
+        return removed.length;
+      } finally {
+        for (const release of releases) release();
+      }
+    });
   }
 
   /** Also forgets the completions older than the completion TTL. */
@@ -426,6 +518,7 @@ export class StagedMultipart implements MultipartStore {
     }
   }
 
+  /** True when the bucket has an open upload. */
   hasUploads(bucket: string): Promise<boolean> {
     return Promise.resolve(this.#index.hasUploads(bucket));
   }

@@ -17,6 +17,11 @@ export interface ContractSubject {
    * given, the suite asserts that a failed or aborted write leaves none behind.
    */
   leftovers?(): Promise<string[]>;
+  /**
+   * Optional: the multipart uploads staged right now (one entry per upload: its staging directory).
+   * When given, the suite asserts that aborted uploads leave nothing staged.
+   */
+  stagedUploads?(): Promise<string[]>;
 }
 
 export const T = { timeout: 60_000 };

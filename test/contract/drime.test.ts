@@ -61,6 +61,7 @@ function factory(v: Variant): () => Promise<ContractSubject> {
         await rm(dir, { recursive: true, force: true });
       },
       leftovers: () => readdir(spoolDir),
+      stagedUploads: () => readdir(backend.multipart.dir),
     };
   };
 }

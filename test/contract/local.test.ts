@@ -17,5 +17,6 @@ runStorageContract('local', async () => {
       await rm(dir, { recursive: true, force: true });
     },
     leftovers: () => readdir(backend.tmpDir),
+    stagedUploads: () => readdir(backend.multipart.dir),
   };
 });

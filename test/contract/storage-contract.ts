@@ -7,6 +7,7 @@ import type { StorageBackend } from '../../src/storage/backend.js';
 import { BUCKET, type ContractSubject } from './contract-helpers.js';
 import { listingContract } from './contract-listing.js';
 import { multipartContract } from './contract-multipart.js';
+import { deleteBucketContract } from './contract-delete-bucket.js';
 import { bucketAndObjectContract } from './contract-objects.js';
 import { writeContract } from './contract-writes.js';
 
@@ -35,5 +36,6 @@ export function runStorageContract(name: string, factory: () => Promise<Contract
     listingContract(withBackend);
     writeContract(withBackend);
     multipartContract(withBackend);
+    deleteBucketContract(withBackend);
   });
 }

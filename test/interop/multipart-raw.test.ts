@@ -184,12 +184,19 @@ describe('multipart over raw HTTP', () => {
     assert.equal(head.headers['content-length'], '4');
   });
 
-  it('DeleteBucket counts open uploads (BucketNotEmpty)', async () => {
+  it('DeleteBucket aborts open uploads (only objects make a bucket non-empty, as on S3)', async () => {
     assert.equal((await req('PUT', '/mp-del-bucket')).status, 200);
     const created = await req('POST', '/mp-del-bucket/k?uploads');
     const id = /<UploadId>([^<]+)<\/UploadId>/.exec(created.text)?.[1] ?? '';
+    assert.equal((await req('PUT', `/mp-del-bucket/k?uploadId=${id}&partNumber=1`, 'part')).status, 200);
+    assert.equal((await req('PUT', '/mp-del-bucket/obj', 'x')).status, 200);
     expectError(await req('DELETE', '/mp-del-bucket'), 409, 'BucketNotEmpty');
-    assert.equal((await req('DELETE', `/mp-del-bucket/k?uploadId=${id}`)).status, 204);
+    assert.equal((await req('DELETE', '/mp-del-bucket/obj')).status, 204);
+    assert.equal((await req('DELETE', '/mp-del-bucket')).status, 204);
+    expectError(await req('DELETE', `/mp-del-bucket/k?uploadId=${id}`), 404, 'NoSuchBucket');
+    assert.equal((await req('PUT', '/mp-del-bucket')).status, 200);
+    expectError(await req('DELETE', `/mp-del-bucket/k?uploadId=${id}`), 404, 'NoSuchUpload');
+    assert.doesNotMatch((await req('GET', '/mp-del-bucket?uploads')).text, /<Upload>/);
     assert.equal((await req('DELETE', '/mp-del-bucket')).status, 204);
   });
 });

@@ -6,7 +6,8 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListParts.html
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListMultipartUploads.html
  */
-import { CHECKSUM_ALGORITHMS, type Checksums } from '../body.js';
+import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, type Checksums } from '../body.js';
+import { isValidChecksumValue } from '../checksums.js';
 import { S3Error } from '../errors.js';
 import { isoDate, quoteETag } from '../headers.js';
 import type { CompletedPartRequest, PartsPage, UploadInfo, UploadsPage } from '../../storage/multipart.js';
@@ -130,9 +131,35 @@ function uploadElement(u: UploadInfo, enc: (s: string) => string): XmlTree {
 }
 
 /**
+ * The `<ChecksumXXX>` elements of one `<Part>` of a Complete request. More than one, or one that
+ * is not base64 of the algorithm's digest length, is InvalidArgument "Invalid Base64 or multiple
+ * checksums present in request" with ArgumentName `Checksum` and ArgumentValue `ALG:value;` for
+ * each element — as AWS answers it (OpenStack Swift's s3api test_mpu_complete_invalid_part_checksum,
+ * checked against AWS; versitygw's CompleteMultipartUpload tests).
+ */
+function partChecksums(part: Record<string, unknown>): Checksums {
+  const found: [ChecksumAlgorithm, string][] = [];
+  let valid = true;
+  for (const alg of CHECKSUM_ALGORITHMS) {
+    const raw = part['Checksum' + alg];
+    if (raw === undefined) continue;
+    const value = typeof raw === 'string' ? raw.trim() : '';
+    if (typeof raw !== 'string' || !isValidChecksumValue(alg, value)) valid = false;
+    found.push([alg, value]);
+  }
+  if (found.length > 1 || !valid) {
+    throw new S3Error('InvalidArgument', 'Invalid Base64 or multiple checksums present in request', {
+      ArgumentName: 'Checksum',
+      ArgumentValue: found.map(([alg, v]) => `${alg}:${v};`).join(''),
+    });
+  }
+  return Object.fromEntries(found);
+}
+
+/**
  * Parses a CompleteMultipartUpload body into its parts, in document order (order and range are
  * validated later, by planCompletion). A Part without an integer PartNumber or without an ETag is
- * MalformedXML.
+ * MalformedXML; its checksum elements are validated by {@link partChecksums}.
  */
 export function parseCompleteRequest(body: Buffer): CompletedPartRequest[] {
   const doc = parseXmlBody(body, 'CompleteMultipartUpload');
@@ -147,11 +174,6 @@ export function parseCompleteRequest(body: Buffer): CompletedPartRequest[] {
     if (typeof number !== 'string' || !/^\s*-?\d{1,9}\s*$/.test(number) || typeof etag !== 'string') {
       throw new S3Error('MalformedXML');
     }
-    const checksums: Checksums = {};
-    for (const alg of CHECKSUM_ALGORITHMS) {
-      const v = part['Checksum' + alg];
-      if (typeof v === 'string') checksums[alg] = v.trim();
-    }
-    return { partNumber: Number(number), etag, checksums };
+    return { partNumber: Number(number), etag, checksums: partChecksums(part) };
   });
 }

@@ -14,6 +14,7 @@ import type {
   BucketInfo,
   ByteRange,
   CopyOptions,
+  DeleteBucketOptions,
   ListOptions,
   ListPage,
   ObjectInfo,
@@ -257,27 +258,39 @@ export class DrimeBackend implements StorageBackend {
     }
   }
 
-  async deleteBucket(bucket: string): Promise<void> {
+  /**
+   * Refuses a bucket holding any object; otherwise removes its folder and aborts its multipart
+   * uploads (StorageBackend.deleteBucket). In default mode (and with `keep`) the bucket is the root,
+   * which stays: only the uploads go.
+   *
+   * The check and the folder removal run with the bucket's uploads held (multipart-staging.ts
+   * abortBucketUploads): no upload is created, completed or given a part meanwhile. The folder goes
+   * first, the upload rows after: a failed removal leaves the uploads; a crash between the two
+   * leaves uploads of a missing bucket, removed after `--multipart-expiry`.
+   */
+  async deleteBucket(bucket: string, opts: DeleteBucketOptions = {}): Promise<void> {
     try {
-      this.tree.invalidate([this.rootId], [bucket]);
-      const ids = await this.bucketIds(bucket);
-      if (await this.multipart.hasUploads(bucket))
-        throw new S3Error('BucketNotEmpty', undefined, { BucketName: bucket });
-      const probe = await listObjects(this.listSource(), ids, {
-        prefix: '',
-        delimiter: '',
-        after: '',
-        maxKeys: 0,
+      await this.multipart.abortBucketUploads(bucket, {
+        before: async () => {
+          this.tree.invalidate([this.rootId], [bucket]);
+          const ids = await this.bucketIds(bucket);
+          const probe = await listObjects(this.listSource(), ids, {
+            prefix: '',
+            delimiter: '',
+            after: '',
+            maxKeys: 0,
+          });
+          if (probe.isTruncated) throw new S3Error('BucketNotEmpty', undefined, { BucketName: bucket });
+          // Default mode: the bucket is the root itself, which stays (it holds nothing).
+          if (!this.advanced || opts.keep) return;
+          await this.client.deleteEntries(
+            ids.filter((id): id is number => id !== null),
+            this.w.permanent,
+          );
+          this.tree.invalidate([this.rootId], [bucket]);
+          this.tree.listings.invalidate(this.rootId);
+        },
       });
-      if (probe.isTruncated) throw new S3Error('BucketNotEmpty', undefined, { BucketName: bucket });
-      // Default mode: the bucket is the root itself, which stays (it holds nothing).
-      if (!this.advanced) return;
-      await this.client.deleteEntries(
-        ids.filter((id): id is number => id !== null),
-        this.w.permanent,
-      );
-      this.tree.invalidate([this.rootId], [bucket]);
-      this.tree.listings.invalidate(this.rootId);
     } catch (err) {
       throw toS3Error(err, 'NoSuchBucket');
     }

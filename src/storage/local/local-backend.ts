@@ -23,6 +23,7 @@ import type {
   BackendStats,
   BucketInfo,
   CopyOptions,
+  DeleteBucketOptions,
   DeleteOptions,
   DeleteResult,
   ListOptions,
@@ -233,6 +234,7 @@ export class LocalBackend implements StorageBackend {
       backend.multipart = await openLocalMultipart(backend, {
         db,
         dir: join(meta, 'uploads'),
+        bucketExists: (bucket) => backend.#index.getBucket(bucket) !== undefined,
         ...(opts.multipartExpiryMs !== undefined ? { expiryMs: opts.multipartExpiryMs } : {}),
         ...(opts.completedUploadTtlMs !== undefined
           ? { completedUploadTtlMs: opts.completedUploadTtlMs }
@@ -319,17 +321,43 @@ export class LocalBackend implements StorageBackend {
     return Promise.resolve().then(() => this.#requireBucket(bucket));
   }
 
-  async deleteBucket(bucket: string): Promise<void> {
+  /**
+   * Refuses a bucket holding an object row, a version or delete marker, or any file (indexed or
+   * not); otherwise removes it and aborts its multipart uploads (StorageBackend.deleteBucket). With
+   * `keep` (default bucket mode) only the uploads go.
+   *
+   * Order: with the bucket's uploads held (multipart-staging.ts abortBucketUploads), the bucket row
+   * is deleted together with the emptiness check (a write committing later finds no bucket and
+   * removes its file), then the empty directory tree, then the upload rows, then their parts. A
+   * crash before the directory is gone leaves the bucket (found again at open) with its uploads;
+   * after it, the uploads of the missing bucket are aborted when the store opens.
+   */
+  async deleteBucket(bucket: string, opts: DeleteBucketOptions = {}): Promise<void> {
     this.#requireBucket(bucket);
     const notEmpty = () => new S3Error('BucketNotEmpty', undefined, { BucketName: bucket });
-    if (this.#index.hasObjects(bucket) || this.#versions.hasAny(bucket)) throw notEmpty();
-    if (await this.multipart.hasUploads(bucket)) throw notEmpty();
+    const assertNoObject = (): void => {
+      this.#requireBucket(bucket);
+      if (this.#index.hasObjects(bucket) || this.#versions.hasAny(bucket)) throw notEmpty();
+    };
+    assertNoObject();
     const dir = this.#bucketDir(bucket);
     // Files not (yet) in the index still count: never delete data recursively.
     if (await containsFile(dir)) throw notEmpty();
-    if (!this.#index.deleteBucketIfEmpty(bucket)) throw notEmpty();
-    await removeEmptyTree(dir);
-    await fsyncDir(this.root);
+    if (opts.keep) {
+      // The bucket stays: the check and the end of its uploads in one transaction.
+      await this.multipart.abortBucketUploads(bucket, { inTransaction: assertNoObject });
+      return;
+    }
+    await this.multipart.abortBucketUploads(bucket, {
+      before: async () => {
+        this.#requireBucket(bucket);
+        if (this.#versions.hasAny(bucket) || !this.#index.deleteBucketIfEmpty(bucket)) throw notEmpty();
+        await removeEmptyTree(dir);
+        // The bucket is gone (its row is): the uploads go too even if this fsync fails; a directory
+        // removal lost to a crash only brings back an empty bucket at the next open.
+        await fsyncDir(this.root).catch(ignore);
+      },
+    });
     await this.#configs.remove(bucket);
     await rm(join(this.root, META_DIR, VERSIONS_DIR, bucket), { recursive: true, force: true });
   }

@@ -20,6 +20,11 @@ export interface LocalMultipartOptions {
   expiryMs?: number;
   /** How long a completed upload is remembered for a repeated Complete (default 24 hours; 0: not). */
   completedUploadTtlMs?: number;
+  /**
+   * Whether the bucket exists in the index: the uploads of a bucket that does not are aborted at
+   * open (a DeleteBucket cut by a crash, a bucket directory removed behind the server's back).
+   */
+  bucketExists: (bucket: string) => boolean;
 }
 
 /** Opens the multipart store of a local backend. */
@@ -40,6 +45,7 @@ export function openLocalMultipart(
       validateKey: (key) => void keyToPath(key),
       currentObject: (bucket, key) => backend.headObject(bucket, key).catch(absentAsUndefined),
       commit: (bucket, key, body, put) => backend.putObject(bucket, key, body, put),
+      bucketExists: opts.bucketExists,
     },
   });
 }

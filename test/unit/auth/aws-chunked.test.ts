@@ -403,6 +403,46 @@ describe('aws-chunked with trailers through authenticate', () => {
     assert.equal(err.message, 'The CRC32C you specified did not match the calculated checksum.');
   });
 
+  for (const alg of ['MD5', 'SHA512', 'XXHASH64', 'XXHASH3', 'XXHASH128'] as const) {
+    const name = `x-amz-checksum-${alg.toLowerCase()}`;
+    it(`signed trailer ${name}: verified and stored; wrong is BadDigest, malformed InvalidRequest`, async () => {
+      const { headers, seed } = await signedRequest(
+        'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER',
+        data.length,
+        name,
+      );
+      const value = computeChecksum(alg, data);
+      const ok = await authenticate(
+        makeInput(
+          'PUT',
+          '/bucket/key',
+          headers,
+          pieces(signedTrailerBody(data, 65536, seed, [[name, value]]), [7001]),
+        ),
+        config,
+      );
+      assert.deepEqual(await withTimeout(drain(ok.body), 20000), data);
+      assert.deepEqual(ok.body.digests().checksums, { [alg]: value });
+      const wrong = await authenticate(
+        makeInput(
+          'PUT',
+          '/bucket/key',
+          headers,
+          signedTrailerBody(data, 65536, seed, [[name, computeChecksum(alg, 'x')]]),
+        ),
+        config,
+      );
+      const err = await rejectsWith(() => drain(wrong.body), 'BadDigest');
+      assert.equal(err.message, `The ${alg} you specified did not match the calculated checksum.`);
+      const malformed = await authenticate(
+        makeInput('PUT', '/bucket/key', headers, signedTrailerBody(data, 65536, seed, [[name, 'AAAA']])),
+        config,
+      );
+      const bad = await rejectsWith(() => drain(malformed.body), 'InvalidRequest');
+      assert.equal(bad.message, `Value for ${name} trailing header is invalid.`);
+    });
+  }
+
   it('a missing trailer signature is IncompleteBody', async () => {
     const { headers, seed } = await signedRequest(
       'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER',

@@ -98,6 +98,21 @@ describe('CreateMultipartUpload checksum settings', () => {
     throwsCode(() => resolveChecksumSettings('CRC32', 'PARTIAL'), 'InvalidRequest', /x-amz-checksum-type/);
     throwsCode(() => resolveChecksumSettings('MD4', undefined), 'InvalidRequest', /unsupported/);
   });
+
+  it('MD5, SHA512 and the xxHashes: COMPOSITE by default, never FULL_OBJECT', () => {
+    for (const alg of ['MD5', 'SHA512', 'XXHASH64', 'XXHASH3', 'XXHASH128'] as const) {
+      const expected = { checksumAlgorithm: alg, checksumType: 'COMPOSITE' };
+      assert.deepEqual(resolveChecksumSettings(alg.toLowerCase(), undefined), expected);
+      assert.deepEqual(resolveChecksumSettings(alg, 'COMPOSITE'), expected);
+      throwsCode(
+        () => resolveChecksumSettings(alg, 'FULL_OBJECT'),
+        'InvalidRequest',
+        new RegExp(
+          `^The FULL_OBJECT checksum type cannot be used with the ${alg.toLowerCase()} checksum algorithm\\.$`,
+        ),
+      );
+    }
+  });
 });
 
 describe('CompleteMultipartUpload validation', () => {
@@ -205,10 +220,74 @@ describe('CompleteMultipartUpload validation', () => {
         }),
       'BadDigest',
     );
+    // A checksum type other than the upload's is InvalidRequest (versitygw, against AWS).
     throwsCode(
       () => planCompletion(up, parts, { parts: ask(parts, true), checksumType: 'FULL_OBJECT' }),
-      'BadDigest',
+      'InvalidRequest',
+      /^The upload was created using the COMPOSITE checksum mode\. The complete request must use the same checksum mode\.$/,
     );
+  });
+
+  it("a part checksum of another algorithm than the upload's is BadDigest, whatever its value", () => {
+    const parts = partsOf(big, 'CRC32');
+    const up = upload({ checksumAlgorithm: 'CRC32', checksumType: 'COMPOSITE' });
+    const foreign = ask(parts, true);
+    // The part's own CRC32 stays; an added SHA256 (even the right one) has nothing to match.
+    foreign[1] = { ...foreign[1]!, checksums: { SHA256: computeChecksum('SHA256', big[1]!) } };
+    throwsCode(
+      () => planCompletion(up, parts, { parts: foreign }),
+      'BadDigest',
+      /^The sha256 you specified for part 2 did not match what we received\.$/,
+    );
+    const full = upload({ checksumAlgorithm: 'CRC32', checksumType: 'FULL_OBJECT' });
+    const xx = ask(parts);
+    xx[0] = { ...xx[0]!, checksums: { XXHASH64: computeChecksum('XXHASH64', 'x') } };
+    throwsCode(
+      () => planCompletion(full, parts, { parts: xx }),
+      'BadDigest',
+      /^The xxhash64 you specified for part 1/,
+    );
+  });
+
+  it('an upload created without an algorithm ignores the final checksum header and part checksums', () => {
+    const parts = partsOf(big);
+    const asked = ask(parts);
+    asked[0] = { ...asked[0]!, checksums: { CRC32: computeChecksum('CRC32', 'not the part') } };
+    const plan = planCompletion(upload(), parts, {
+      parts: asked,
+      objectChecksum: { algorithm: 'CRC64NVME', value: 'vqf3hRLTlJw=' },
+    });
+    assert.deepEqual(plan.checksums, {});
+    assert.equal(plan.checksumType, undefined);
+  });
+
+  it('COMPOSITE with the new algorithms: the checksum of the part checksums, -N', () => {
+    for (const alg of ['MD5', 'SHA512', 'XXHASH64', 'XXHASH3', 'XXHASH128'] as const) {
+      const parts = big.map((d, i) => ({
+        partNumber: i + 1,
+        size: d.length,
+        etag: md5(d),
+        checksums: { [alg]: computeChecksum(alg, d) },
+        lastModified: new Date(0),
+      }));
+      const up = upload({ checksumAlgorithm: alg, checksumType: 'COMPOSITE' });
+      const plan = planCompletion(up, parts, { parts: ask(parts, true) });
+      const joined = Buffer.concat(parts.map((p) => Buffer.from(p.checksums[alg]!, 'base64')));
+      const expected = `${computeChecksum(alg, joined)}-3`;
+      assert.deepEqual(plan.checksums, { [alg]: expected }, alg);
+      planCompletion(up, parts, {
+        parts: ask(parts, true),
+        objectChecksum: { algorithm: alg, value: expected },
+      });
+      throwsCode(
+        () =>
+          planCompletion(up, parts, {
+            parts: ask(parts, true),
+            objectChecksum: { algorithm: alg, value: `${computeChecksum(alg, 'x')}-3` },
+          }),
+        'BadDigest',
+      );
+    }
   });
 
   it('FULL_OBJECT: the CRC of the whole object, part checksums optional', async () => {

@@ -163,6 +163,37 @@ describe('CompleteMultipartUpload request', () => {
       'MalformedXML',
     );
   });
+
+  it('a part with a malformed checksum, or with several, is InvalidArgument as AWS answers it', () => {
+    const doc = (part: string): Buffer =>
+      Buffer.from(
+        `<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>e</ETag>${part}</Part></CompleteMultipartUpload>`,
+      );
+    const invalidArgument = (part: string, argumentValue: string): void =>
+      assert.throws(
+        () => parseCompleteRequest(doc(part)),
+        (err: unknown) =>
+          err instanceof S3Error &&
+          err.code === 'InvalidArgument' &&
+          err.message === 'Invalid Base64 or multiple checksums present in request' &&
+          err.extra.ArgumentName === 'Checksum' &&
+          err.extra.ArgumentValue === argumentValue,
+      );
+    invalidArgument('<ChecksumCRC32>invalid_checksum</ChecksumCRC32>', 'CRC32:invalid_checksum;');
+    invalidArgument('<ChecksumCRC32></ChecksumCRC32>', 'CRC32:;');
+    // base64, but not of the algorithm's digest length
+    invalidArgument('<ChecksumSHA256>AAAAAA==</ChecksumSHA256>', 'SHA256:AAAAAA==;');
+    invalidArgument('<ChecksumXXHASH128>AAAAAAAAAAA=</ChecksumXXHASH128>', 'XXHASH128:AAAAAAAAAAA=;');
+    invalidArgument(
+      '<ChecksumCRC32>AAAAAA==</ChecksumCRC32><ChecksumCRC32C>AAAAAA==</ChecksumCRC32C>',
+      'CRC32:AAAAAA==;CRC32C:AAAAAA==;',
+    );
+    // The new algorithms are parsed like the old ones.
+    const md5 = Buffer.alloc(16, 7).toString('base64');
+    assert.deepEqual(parseCompleteRequest(doc(`<ChecksumMD5> ${md5} </ChecksumMD5>`)), [
+      { partNumber: 1, etag: 'e', checksums: { MD5: md5 } },
+    ]);
+  });
 });
 
 async function collect(stream: Readable, onChunk?: (text: string) => void): Promise<string> {
