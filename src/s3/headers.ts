@@ -164,7 +164,9 @@ export function parseHttpDate(v: string | undefined): Date | undefined {
  */
 export function parseRange(value: string | undefined, size: number): ByteRange | undefined {
   if (value === undefined) return undefined;
-  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(value);
+  // RFC 9110 §14.1.2 allows no whitespace inside a range: `bytes= -1` or `bytes=0 -1` is not one and
+  // is ignored (the whole object, 200), as S3 does (versitygw's range tables, taken from AWS).
+  const m = /^bytes=(\d*)-(\d*)$/i.exec(value.trim());
   if (!m) return undefined;
   const [, a = '', b = ''] = m;
   let start: number;
@@ -172,7 +174,9 @@ export function parseRange(value: string | undefined, size: number): ByteRange |
   if (a === '') {
     if (b === '') return undefined;
     const suffix = Number(b);
-    if (suffix === 0 || size === 0) throw invalidRange(value, size);
+    // The last N bytes of an empty object are the empty object: S3 answers it whole (200).
+    if (size === 0) return undefined;
+    if (suffix === 0) throw invalidRange(value, size);
     start = Math.max(0, size - suffix);
     end = size - 1;
   } else {
@@ -261,6 +265,13 @@ export function writePrecondition(
   if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') {
     throw new S3Error('NotImplemented', 'If-None-Match on writes supports only the value *.', {
       Header: 'If-None-Match',
+    });
+  }
+  // Both at once is not a write condition S3 supports: 501, as for an ETag in If-None-Match
+  // (versitygw's PutObject/CompleteMultipartUpload conditional-write tables, taken from AWS).
+  if (ifNoneMatch !== undefined && ifMatch !== undefined) {
+    throw new S3Error('NotImplemented', 'If-Match and If-None-Match together are not supported on writes.', {
+      Header: 'If-Match',
     });
   }
   if (ifNoneMatch === undefined && ifMatch === undefined) return undefined;

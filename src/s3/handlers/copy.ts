@@ -1,6 +1,8 @@
 /**
  * CopyObject (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html).
  */
+import type { ChecksumAlgorithm } from '../body.js';
+import { parseChecksumAlgorithm, UNSUPPORTED_CHECKSUM_ALGORITHM_MESSAGE } from '../checksums.js';
 import { S3Error } from '../errors.js';
 import { validateBucketName } from '../endpoint.js';
 import {
@@ -54,12 +56,40 @@ export function parseCopySource(raw: string): CopySource {
     );
   }
   const source: CopySource = { bucket: decoded.slice(0, slash), key: decoded.slice(slash + 1) };
-  validateBucketName(source.bucket);
+  // S3 names the part of the copy source that is wrong (versitygw's CopyObject tests against AWS).
+  try {
+    validateBucketName(source.bucket);
+  } catch {
+    throw new S3Error('InvalidArgument', 'Invalid copy source bucket name', {
+      ArgumentName: 'x-amz-copy-source',
+      ArgumentValue: raw,
+    });
+  }
+  if (source.key.split('/').some((segment) => segment === '.' || segment === '..')) {
+    throw new S3Error('InvalidArgument', 'Invalid copy source object key', {
+      ArgumentName: 'x-amz-copy-source',
+      ArgumentValue: raw,
+    });
+  }
   if (q >= 0) {
     const versionId = new URLSearchParams(raw.slice(q + 1)).get('versionId');
     if (versionId !== null) source.versionId = versionId;
   }
   return source;
+}
+
+/**
+ * `x-amz-checksum-algorithm` of CopyObject: the algorithm S3 computes the copy's checksum with,
+ * in place of the source's (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html);
+ * "unrecognized or unsupported values will respond with the HTTP status code 400", checked before
+ * the self-copy rule and the source lookup (versitygw's CopyObject_invalid_checksum_algorithm).
+ */
+function copyChecksumAlgorithm(ctx: HandlerContext): ChecksumAlgorithm | undefined {
+  const raw = header(ctx.headers, 'x-amz-checksum-algorithm');
+  if (raw === undefined) return undefined;
+  const algorithm = parseChecksumAlgorithm(raw);
+  if (algorithm === undefined) throw new S3Error('InvalidRequest', UNSUPPORTED_CHECKSUM_ALGORITHM_MESSAGE);
+  return algorithm;
 }
 
 export async function copyObject(ctx: HandlerContext, bucket: string, key: string): Promise<S3Result> {
@@ -79,6 +109,9 @@ export async function copyObject(ctx: HandlerContext, bucket: string, key: strin
       ArgumentValue: directive,
     });
   }
+  // The tagging directive is validated before the self-copy rule, as S3 does.
+  const tags = copyTags(ctx);
+  const checksumAlgorithm = copyChecksumAlgorithm(ctx);
   if (
     directive === 'COPY' &&
     source.bucket === bucket &&
@@ -103,8 +136,8 @@ export async function copyObject(ctx: HandlerContext, bucket: string, key: strin
   if (directive === 'REPLACE') {
     opts.replace = { headers: readObjectHeaders(ctx.headers), metadata: readMetadata(ctx.headers) };
   }
-  const tags = copyTags(ctx);
   if (tags) opts.tags = tags;
+  if (checksumAlgorithm) opts.checksumAlgorithm = checksumAlgorithm;
   const precondition = writePrecondition(ctx.headers);
   if (precondition) opts.precondition = precondition;
   const info = await ctx.backend.copyObject(
@@ -114,7 +147,7 @@ export async function copyObject(ctx: HandlerContext, bucket: string, key: strin
   );
   const checksums: Record<string, string> = {};
   for (const [alg, v] of Object.entries(info.checksums)) if (v !== undefined) checksums[alg] = v;
-  const result = xmlResult(copyObjectResultXml(info.etag, info.lastModified, checksums));
+  const result = xmlResult(copyObjectResultXml(info.etag, info.lastModified, checksums, info.checksumType));
   Object.assign(result.headers, writtenVersionHeader(info.versionId));
   // https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html: the version of the source copied.
   if (copiedVersion !== undefined) result.headers['x-amz-copy-source-version-id'] = copiedVersion;

@@ -103,6 +103,8 @@ export async function uploadPartCopy(
   const store = multipartStore(ctx);
   const partNumber = requiredPartNumber(query);
   const uploadId = uploadIdOf(query);
+  // The destination bucket is checked before the copy source is parsed (NoSuchBucket first).
+  await ctx.backend.headBucket(bucket);
   const source = parseCopySource(header(ctx.headers, 'x-amz-copy-source') ?? '');
   assertBucketAllowed(ctx.settings, source.bucket);
   // `?versionId=` in x-amz-copy-source names the source version, as for CopyObject.

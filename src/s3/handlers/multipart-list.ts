@@ -4,7 +4,7 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListMultipartUploads.html
  */
 import type { Query } from '../endpoint.js';
-import { S3Error } from '../errors.js';
+import { S3Error, isS3Error } from '../errors.js';
 import { listPartsXml, listUploadsXml } from '../xml/multipart.js';
 import { assertBucketAllowed } from './bucket-mode.js';
 import { multipartStore, uploadIdOf } from './multipart.js';
@@ -80,6 +80,19 @@ export async function listMultipartUploads(
     maxUploads,
     encodingType: query.has('encoding-type') ? 'url' : undefined,
   };
+  // The upload-id-marker must name an upload of the key-marker (S3: InvalidArgument otherwise,
+  // versitygw's ListMultipartUploads tests against AWS).
+  if (uploadIdMarker !== '') {
+    await store.getUpload(bucket, keyMarker, uploadIdMarker).catch((err: unknown) => {
+      if (isS3Error(err) && err.code === 'NoSuchUpload') {
+        throw new S3Error('InvalidArgument', 'Invalid uploadId marker', {
+          ArgumentName: 'upload-id-marker',
+          ArgumentValue: uploadIdMarker,
+        });
+      }
+      throw err;
+    });
+  }
   const page = await store.listUploads(bucket, request);
   return xmlResult(listUploadsXml(bucket, page, request, enc));
 }

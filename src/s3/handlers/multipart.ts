@@ -123,6 +123,23 @@ export async function abortMultipartUpload(
 ): Promise<S3Result> {
   assertBucketAllowed(ctx.settings, bucket);
   const store = multipartStore(ctx);
-  await store.abortUpload(bucket, key, uploadIdOf(query));
+  const uploadId = uploadIdOf(query);
+  // API_AbortMultipartUpload: x-amz-if-match-initiated-time aborts only the upload initiated at
+  // that time (to the second); any other is 412 PreconditionFailed.
+  const initiatedTime = header(ctx.headers, 'x-amz-if-match-initiated-time');
+  if (initiatedTime !== undefined) {
+    const wanted = Date.parse(initiatedTime);
+    if (Number.isNaN(wanted)) {
+      throw new S3Error('InvalidArgument', 'Invalid x-amz-if-match-initiated-time header.', {
+        ArgumentName: 'x-amz-if-match-initiated-time',
+        ArgumentValue: initiatedTime,
+      });
+    }
+    const upload = await store.getUpload(bucket, key, uploadId);
+    if (Math.floor(upload.initiated.getTime() / 1000) !== Math.floor(wanted / 1000)) {
+      throw new S3Error('PreconditionFailed', undefined, { Condition: 'x-amz-if-match-initiated-time' });
+    }
+  }
+  await store.abortUpload(bucket, key, uploadId);
   return { status: 204, headers: {} };
 }

@@ -65,6 +65,24 @@ function partRange(info: ObjectInfo, n: number): ByteRange {
   return { start, end: start + (sizes[n - 1] ?? 0) - 1 };
 }
 
+/**
+ * A `response-*` parameter S3 cannot override is refused, not ignored (versitygw issue #2075
+ * quotes S3's answer).
+ */
+function assertOverridable(query: Query): void {
+  for (const name of query.keys()) {
+    if (name.startsWith('response-') && !OVERRIDABLE.has(name)) {
+      throw new S3Error(
+        'InvalidArgument',
+        `${name} is not in the set of overridable response headers. Please refer to the S3 API documentation: Complete list of overridable response headers.`,
+        { ArgumentName: name, ArgumentValue: query.get(name) ?? '' },
+      );
+    }
+  }
+}
+
+const OVERRIDABLE = new Set(RESPONSE_OVERRIDES.map(([param]) => param));
+
 interface ReadPlan {
   info: ObjectInfo;
   version: VersionSelector;
@@ -76,6 +94,7 @@ interface ReadPlan {
 async function planRead(ctx: HandlerContext, bucket: string, key: string, query: Query): Promise<ReadPlan> {
   assertBucketAllowed(ctx.settings, bucket);
   const version = versionSelector(ctx, query);
+  assertOverridable(query);
   const partNumber = parsePartNumber(query);
   const rangeHeader = header(ctx.headers, 'range');
   if (partNumber !== undefined && rangeHeader !== undefined) {

@@ -89,6 +89,16 @@ export function assertSupportedWriteHeaders(ctx: HandlerContext): void {
           : 'x-amz-server-side-encryption',
     });
   }
+  // Kept by S3 for website hosting, which s3local does not do: refused rather than dropped.
+  if (header(ctx.headers, 'x-amz-website-redirect-location') !== undefined) {
+    throw new S3Error(
+      'NotImplemented',
+      's3local does not store x-amz-website-redirect-location (website hosting).',
+      {
+        Header: 'x-amz-website-redirect-location',
+      },
+    );
+  }
   if (!ctx.backend.tagging && (header(ctx.headers, 'x-amz-tagging') ?? '') !== '') {
     throw new S3Error(
       'NotImplemented',

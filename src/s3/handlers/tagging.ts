@@ -62,7 +62,8 @@ export function parseTaggingHeader(value: string): ObjectTag[] {
   for (const part of value.split('&')) {
     if (part === '') continue;
     const eq = part.indexOf('=');
-    if (eq >= 0 && part.indexOf('=', eq + 1) >= 0) throw badTaggingHeader();
+    // A second '=' or an empty key (`=v`, `=`) is not the URL-encoded query form S3 asks for.
+    if (eq === 0 || (eq >= 0 && part.indexOf('=', eq + 1) >= 0)) throw badTaggingHeader();
     const decode = (s: string): string => {
       try {
         return decodeURIComponent(s.replace(/\+/g, ' '));
@@ -80,25 +81,20 @@ export function parseTaggingHeader(value: string): ObjectTag[] {
 
 /** Checks a tag set against S3's limits (see the module comment) and returns it in key order. */
 export function validateTagSet(tags: ObjectTag[]): ObjectTag[] {
-  if (tags.length > MAX_TAGS) throw new S3Error('BadRequest', 'Object tags cannot be greater than 10');
   const keys = new Set<string>();
+  // Each tag is checked before the count, and the error names the key, as S3 answers
+  // (versitygw's PutObjectTagging tests against AWS).
   for (const { key, value } of tags) {
-    if (key.length === 0 || !TAG_CHARS.test(key)) {
-      throw new S3Error('InvalidTag', 'The TagKey you have provided is invalid');
-    }
-    if (key.length > MAX_KEY_LENGTH) {
-      throw new S3Error('InvalidTag', 'The TagKey you have provided is too long, max 128');
-    }
-    if (key.toLowerCase().startsWith('aws:')) {
-      throw new S3Error('InvalidTag', 'Your TagKey cannot be prefixed with aws:');
-    }
-    if (!TAG_CHARS.test(value)) throw new S3Error('InvalidTag', 'The TagValue you have provided is invalid');
-    if (value.length > MAX_VALUE_LENGTH) {
-      throw new S3Error('InvalidTag', 'The TagValue you have provided is too long, max 256');
-    }
-    if (keys.has(key)) throw new S3Error('InvalidTag', 'Cannot provide multiple Tags with the same key');
+    const invalid = (message: string): S3Error => new S3Error('InvalidTag', message, { TagKey: key });
+    if (key.length === 0 || !TAG_CHARS.test(key)) throw invalid('The TagKey you have provided is invalid');
+    if (key.length > MAX_KEY_LENGTH) throw invalid('The TagKey you have provided is too long, max 128');
+    if (key.toLowerCase().startsWith('aws:')) throw invalid('Your TagKey cannot be prefixed with aws:');
+    if (!TAG_CHARS.test(value)) throw invalid('The TagValue you have provided is invalid');
+    if (value.length > MAX_VALUE_LENGTH) throw invalid('The TagValue you have provided is too long, max 256');
+    if (keys.has(key)) throw invalid('Cannot provide multiple Tags with the same key');
     keys.add(key);
   }
+  if (tags.length > MAX_TAGS) throw new S3Error('BadRequest', 'Object tags cannot be greater than 10');
   return [...tags].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 

@@ -34,6 +34,11 @@ describe('parseRange', () => {
     assert.equal(parseRange('bytes=0-1,3-4', 10), undefined);
     assert.equal(parseRange('items=0-1', 10), undefined);
     assert.equal(parseRange('bytes=5-2', 10), undefined);
+    // No whitespace inside a range (RFC 9110): ignored, the whole object is answered.
+    assert.equal(parseRange('bytes= -1', 100), undefined);
+    assert.equal(parseRange('bytes=0 -1', 100), undefined);
+    // A suffix of an empty object is the empty object (S3: 200, no Content-Range).
+    assert.equal(parseRange('bytes=-1', 0), undefined);
   });
   it('throws 416 InvalidRange with Content-Range when unsatisfiable', () => {
     for (const [r, size] of [
