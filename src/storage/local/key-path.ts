@@ -11,10 +11,15 @@
  * `<path>/.s3local-self`; while such an object is being moved there it briefly lives at
  * `<dir>/.s3local-moving/<name>`. {@link pathToKey} decodes all three forms back to the key.
  *
- * Keys that cannot round-trip or could escape the bucket directory are refused: NUL, backslash,
- * a leading '/', '.' or '..' segments, unpaired UTF-16 surrogates (not representable in UTF-8).
+ * Keys that cannot round-trip or could escape the bucket directory are refused: NUL, a leading
+ * '/', '.' or '..' segments, unpaired UTF-16 surrogates (not representable in UTF-8), and on
+ * Windows, where it separates paths, a backslash.
  */
+import { sep } from 'node:path';
 import { S3Error } from '../../s3/errors.js';
+
+/** True where `\\` separates paths (Windows): keys holding one are refused there. */
+export const BACKSLASH_SEPARATES = sep === '\\';
 
 /** S3's key length limit, in UTF-8 bytes (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html). */
 export const MAX_KEY_BYTES = 1024;
@@ -71,7 +76,11 @@ export function validateKey(key: string): void {
   }
   if (key === '') throw invalidKey(key, 'the key is empty');
   if (key.includes('\0')) throw invalidKey(key, 'it contains a NUL character');
-  if (key.includes('\\')) throw invalidKey(key, 'it contains a backslash, which this server does not store');
+  // A backslash is an ordinary character in S3 keys and in POSIX file names; only where it
+  // separates paths (Windows) could it escape the bucket, so only there is it refused.
+  if (BACKSLASH_SEPARATES && key.includes('\\')) {
+    throw invalidKey(key, 'it contains a backslash, which this server cannot store on Windows');
+  }
   if (key.startsWith('/')) throw invalidKey(key, "it starts with '/'");
   if (LONE_SURROGATE.test(key)) throw invalidKey(key, 'it is not valid UTF-8 (unpaired surrogate)');
   for (const segment of key.split('/')) {
