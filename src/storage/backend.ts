@@ -11,7 +11,7 @@
  * NOT return null/undefined for "not found".
  */
 import type { Readable } from 'node:stream';
-import type { Checksums, ObjectBody } from '../s3/body.js';
+import type { ChecksumAlgorithm, Checksums, ObjectBody } from '../s3/body.js';
 import type { MultipartStore } from './multipart.js';
 
 /** Standard headers stored with an object and returned on GET/HEAD. */
@@ -109,7 +109,7 @@ export interface ByteRange {
 
 /**
  * A check run by the backend against the current object (undefined when absent) atomically with
- * the commit of a write: it throws (e.g. PreconditionFailed) to refuse the write. This is how
+ * the commit of a write or a delete: it throws (e.g. PreconditionFailed) to refuse it. This is how
  * `If-None-Match: *` / `If-Match` stay race-free between concurrent writers.
  */
 export type WritePrecondition = (current: ObjectInfo | undefined) => void;
@@ -154,6 +154,13 @@ export interface CopyOptions {
    * a backend with {@link StorageBackend.tagging} MUST give the copy the source version's tags.
    */
   tags?: ObjectTag[];
+  /**
+   * `x-amz-checksum-algorithm`: the copy MUST get a FULL_OBJECT checksum of this algorithm, of
+   * its bytes, in place of the source's checksums (a self-copy too). A backend reads the bytes
+   * for it, unless the source already holds a FULL_OBJECT value of that algorithm. Absent: the
+   * source's checksums are kept (a COMPOSITE one is dropped: it describes parts the copy lacks).
+   */
+  checksumAlgorithm?: ChecksumAlgorithm;
 }
 
 /** Where a read or a copy source points: the current version unless `versionId` is given. */
@@ -165,6 +172,15 @@ export interface VersionSelector {
 export interface DeleteOptions extends VersionSelector {
   /** `x-amz-bypass-governance-retention: true`: GOVERNANCE retention does not block the delete. */
   bypassGovernance?: boolean;
+  /**
+   * A conditional delete (`If-Match` and the like): run against the current object — undefined
+   * when the key has none or its latest version is a delete marker — under the key's lock,
+   * atomically with the delete, also when `versionId` names another version ("conditional
+   * delete evaluations only apply to the current version of the object",
+   * https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-deletes.html). When it
+   * throws (PreconditionFailed, NoSuchKey) the backend MUST change nothing and rethrow.
+   */
+  precondition?: WritePrecondition;
 }
 
 /** What a DELETE did: in a versioned bucket, the delete marker it added or the version it removed. */
@@ -351,7 +367,8 @@ export interface StorageBackend {
   /**
    * Succeeds when the key is absent (S3 answers 204 either way); NoSuchBucket when the bucket is.
    * With versioning: adds a delete marker, or removes the version given (AccessDenied when its
-   * object lock forbids it).
+   * object lock forbids it). `opts.precondition` MUST run under the key's lock before anything
+   * is removed or added.
    */
   deleteObject(bucket: string, key: string, opts?: DeleteOptions): Promise<DeleteResult | void>;
   /** Server-side copy, streamed; the destination may equal the source (metadata REPLACE). */

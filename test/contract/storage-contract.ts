@@ -4,6 +4,7 @@
  */
 import { describe } from 'node:test';
 import type { StorageBackend } from '../../src/storage/backend.js';
+import { conditionalContract } from './contract-conditional.js';
 import { BUCKET, type ContractSubject } from './contract-helpers.js';
 import { listingContract } from './contract-listing.js';
 import { multipartContract } from './contract-multipart.js';
@@ -35,6 +36,7 @@ export function runStorageContract(name: string, factory: () => Promise<Contract
     bucketAndObjectContract(withBackend);
     listingContract(withBackend);
     writeContract(withBackend);
+    conditionalContract(withBackend);
     multipartContract(withBackend);
     deleteBucketContract(withBackend);
   });

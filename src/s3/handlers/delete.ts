@@ -1,6 +1,12 @@
 /**
  * DeleteObject and DeleteObjects.
  */
+import {
+  deleteConditionsOfEntry,
+  deleteConditionsOfHeaders,
+  deletePrecondition,
+  type DeleteConditions,
+} from '../delete-conditions.js';
 import { S3Error, isS3Error } from '../errors.js';
 import { hasIntegrityHeader, header } from '../headers.js';
 import type { DeleteOptions, VersionSelector } from '../../storage/backend.js';
@@ -12,16 +18,30 @@ import { versionSelector } from './object-get.js';
 import { readSmallBody } from './read-body.js';
 import { xmlResult, type HandlerContext, type S3Result } from './types.js';
 
-/** The DeleteOptions of a request: a version (if any) and the governance bypass header. */
-function deleteOptions(ctx: HandlerContext, version: VersionSelector): DeleteOptions {
-  const bypass = header(ctx.headers, 'x-amz-bypass-governance-retention')?.toLowerCase() === 'true';
-  return bypass ? { ...version, bypassGovernance: true } : version;
+/**
+ * The DeleteOptions of a request: a version (if any), the governance bypass header and the
+ * conditions (delete-conditions.ts) checked against the key's current object.
+ */
+function deleteOptions(
+  ctx: HandlerContext,
+  key: string,
+  version: VersionSelector,
+  conditions: DeleteConditions,
+): DeleteOptions {
+  const opts: DeleteOptions = { ...version };
+  if (header(ctx.headers, 'x-amz-bypass-governance-retention')?.toLowerCase() === 'true') {
+    opts.bypassGovernance = true;
+  }
+  const precondition = deletePrecondition(key, conditions);
+  if (precondition) opts.precondition = precondition;
+  return opts;
 }
 
 /**
  * DeleteObject (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html): 204
  * whether or not the key existed; in a versioned bucket the delete marker created or the version
- * removed is named in `x-amz-version-id` / `x-amz-delete-marker`.
+ * removed is named in `x-amz-version-id` / `x-amz-delete-marker`. A conditional delete
+ * (`If-Match`, ...) that does not hold deletes nothing: 412, or 404 when there is no object.
  */
 export async function deleteObject(
   ctx: HandlerContext,
@@ -33,8 +53,8 @@ export async function deleteObject(
   if (header(ctx.headers, 'x-amz-mfa') !== undefined) {
     throw new S3Error('NotImplemented', 'MFA delete is not supported by s3local.', { Header: 'x-amz-mfa' });
   }
-  const result =
-    (await ctx.backend.deleteObject(bucket, key, deleteOptions(ctx, versionSelector(ctx, query)))) ?? {};
+  const opts = deleteOptions(ctx, key, versionSelector(ctx, query), deleteConditionsOfHeaders(ctx.headers));
+  const result = (await ctx.backend.deleteObject(bucket, key, opts)) ?? {};
   const headers: Record<string, string> = {};
   if (result.versionId !== undefined) headers['x-amz-version-id'] = result.versionId;
   if (result.deleteMarker) headers['x-amz-delete-marker'] = 'true';
@@ -47,7 +67,10 @@ const MAX_DELETE_KEYS = 1000;
 /**
  * DeleteObjects (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html): the body
  * must be protected by Content-MD5 or an x-amz-checksum-* (verified by the body stream). Each key
- * is deleted independently; failures are reported per key.
+ * is deleted independently; failures are reported per key — among them an `<Object>` whose
+ * `<ETag>` (or `<Size>`, `<LastModifiedTime>`) condition does not hold: an `<Error>` of its own,
+ * PreconditionFailed or NoSuchKey, while the others proceed
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-deletes.html).
  */
 export async function deleteObjects(ctx: HandlerContext, bucket: string): Promise<S3Result> {
   assertBucketAllowed(ctx.settings, bucket);
@@ -74,7 +97,8 @@ export async function deleteObjects(ctx: HandlerContext, bucket: string): Promis
         ctx,
         new Map(versionId === undefined ? [] : [['versionId', versionId]]),
       );
-      const result = (await ctx.backend.deleteObject(bucket, key, deleteOptions(ctx, version))) ?? {};
+      const opts = deleteOptions(ctx, key, version, deleteConditionsOfEntry(obj));
+      const result = (await ctx.backend.deleteObject(bucket, key, opts)) ?? {};
       if (result.deleteMarker) {
         outcome.deleteMarker = true;
         outcome.deleteMarkerVersionId = result.versionId;

@@ -41,8 +41,11 @@ export function copyObjectResultXml(
   etag: string,
   lastModified: Date,
   checksums: Record<string, string>,
+  checksumType?: 'FULL_OBJECT' | 'COMPOSITE',
 ): string {
   const body: XmlTree = { LastModified: isoDate(lastModified), ETag: quoteETag(etag) };
+  // CopyObjectResult names the checksum type beside the checksum it describes.
+  if (checksumType !== undefined && Object.keys(checksums).length > 0) body['ChecksumType'] = checksumType;
   for (const [alg, v] of Object.entries(checksums)) body['Checksum' + alg] = v;
   return xmlDocument('CopyObjectResult', body);
 }

@@ -9,12 +9,13 @@ import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import type Database from 'better-sqlite3';
 import { S3Error } from '../../s3/errors.js';
-import type { ObjectBody } from '../../s3/body.js';
+import type { Checksums, ObjectBody } from '../../s3/body.js';
 import type {
   BucketInfo,
   ByteRange,
   CopyOptions,
   DeleteBucketOptions,
+  DeleteOptions,
   ListOptions,
   ListPage,
   ObjectInfo,
@@ -34,7 +35,7 @@ import { objectInfo, recordValid, type UploadPolicy } from './objects.js';
 import { Retirer } from './retirer.js';
 import { prepareSpoolDir, spool } from './spool.js';
 import { isFolder, newestFirst, type DrimeEntry } from './types.js';
-import { commitCopy, commitPut, type WriteContext, type WriteMeta } from './writes.js';
+import { checksumOfEntry, commitCopy, commitPut, type WriteContext, type WriteMeta } from './writes.js';
 import { openDrimeMultipart } from './multipart-uploads.js';
 import type { StagedMultipart } from '../multipart-staging.js';
 
@@ -436,7 +437,7 @@ export class DrimeBackend implements StorageBackend {
     }
   }
 
-  async deleteObject(bucket: string, key: string): Promise<void> {
+  async deleteObject(bucket: string, key: string, opts: DeleteOptions = {}): Promise<void> {
     try {
       const kp = parseKey(key);
       await this.locks.run(this.lockKey(bucket, kp), async () => {
@@ -444,6 +445,10 @@ export class DrimeBackend implements StorageBackend {
         // for their deferred deletion (retirer.ts). The listing cache mirrors Drime, so they are
         // all here, and all of them go now: a DELETE that answered leaves nothing to list again.
         const same = (await this.locate(bucket, key)).same;
+        // A conditional delete sees the newest entry, as a read does; our own writes of the key
+        // hold this lock, so its index record is written.
+        const current = same[0];
+        opts.precondition?.(current && objectInfo(key, current, this.index.get(this.w.ws, current.id)));
         const ids = same.map((e) => e.id);
         if (ids.length === 0) return;
         // Ids deleted meanwhile by someone else are skipped (deleteEach); the cache forgets the
@@ -455,6 +460,7 @@ export class DrimeBackend implements StorageBackend {
     } catch (err) {
       if (err instanceof S3Error && err.code === 'KeyTooLongError') {
         await this.bucketIds(bucket);
+        opts.precondition?.(undefined); // such a key cannot exist
         return;
       }
       throw toS3Error(err, 'NoSuchBucket');
@@ -475,8 +481,18 @@ export class DrimeBackend implements StorageBackend {
       opts.sourcePrecondition?.(srcInfo);
       const kp = parseKey(dst.key);
       const base = await this.bucketIds(dst.bucket, opts.signal);
+      // x-amz-checksum-algorithm: the source's FULL_OBJECT value of it, else one computed from its
+      // bytes (streamed before the destination's lock is taken).
+      const algorithm = opts.checksumAlgorithm;
+      let checksums: Checksums | undefined;
+      if (algorithm !== undefined) {
+        const held = srcInfo.checksumType === 'COMPOSITE' ? undefined : srcInfo.checksums[algorithm];
+        checksums = {
+          [algorithm]: held ?? (await checksumOfEntry(this.client, from, algorithm, opts.signal)),
+        };
+      }
       return await this.locks.run(this.lockKey(dst.bucket, kp), () =>
-        commitCopy(this.w, { key: dst.key, kp, base }, from, srcInfo, rec, opts),
+        commitCopy(this.w, { key: dst.key, kp, base }, from, srcInfo, rec, opts, checksums),
       );
     } catch (err) {
       if ((err as Error)?.name === 'AbortError') throw err;

@@ -5,7 +5,8 @@
  * previous entries. The new entry is the newest, so readers switch to it at once.
  */
 import { Readable } from 'node:stream';
-import type { Checksums } from '../../s3/body.js';
+import type { ChecksumAlgorithm, Checksums } from '../../s3/body.js';
+import { createChecksum } from '../../s3/checksums.js';
 import { S3Error } from '../../s3/errors.js';
 import type { CopyOptions, ObjectHeaders, ObjectInfo, WritePrecondition } from '../backend.js';
 import type { DrimeClient } from './client.js';
@@ -203,7 +204,34 @@ async function serverCopy(w: WriteContext, from: DrimeEntry, slot: Slot): Promis
   }
 }
 
-/** CopyObject's commit: server-side when possible, else download + upload through a spool. */
+/**
+ * The `algorithm` checksum of a file entry's bytes, streamed from Drime: a server-side copy reads
+ * none, so CopyObject's `x-amz-checksum-algorithm` costs one download of the source. Entries are
+ * immutable (a write makes a new one), so these are the bytes the copy duplicates.
+ */
+export async function checksumOfEntry(
+  client: DrimeClient,
+  from: DrimeEntry,
+  algorithm: ChecksumAlgorithm,
+  signal?: AbortSignal,
+): Promise<string> {
+  const checksum = createChecksum(algorithm);
+  if (from.fileSize > 0) {
+    const stream = await openDownload(
+      client,
+      { hash: from.hash, size: from.fileSize, name: from.name, fileName: from.fileName },
+      undefined,
+      signal,
+    );
+    for await (const chunk of stream as AsyncIterable<Buffer>) checksum.update(chunk);
+  }
+  return checksum.digest();
+}
+
+/**
+ * CopyObject's commit: server-side when possible, else download + upload through a spool.
+ * `checksums`, when given, replace the source's (x-amz-checksum-algorithm, computed by the caller).
+ */
 export async function commitCopy(
   w: WriteContext,
   t: WriteTarget,
@@ -211,6 +239,7 @@ export async function commitCopy(
   srcInfo: ObjectInfo,
   srcRec: StoredObject | undefined,
   opts: CopyOptions,
+  checksums?: Checksums,
 ): Promise<ObjectInfo> {
   const headers = opts.replace?.headers ?? srcInfo.headers;
   const metadata = opts.replace?.metadata ?? srcInfo.metadata;
@@ -240,6 +269,6 @@ export async function commitCopy(
     headers,
     metadata,
     // A composite (per-part) checksum does not describe a copy, which is a single-part object.
-    checksums: srcInfo.checksumType === 'COMPOSITE' ? {} : srcInfo.checksums,
+    checksums: checksums ?? (srcInfo.checksumType === 'COMPOSITE' ? {} : srcInfo.checksums),
   });
 }

@@ -20,6 +20,8 @@ import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { S3Error } from '../../s3/errors.js';
+import type { ChecksumAlgorithm } from '../../s3/body.js';
+import { createChecksum } from '../../s3/checksums.js';
 
 /** Directory mode for everything s3local creates. */
 export const DIR_MODE = 0o700;
@@ -478,20 +480,30 @@ export async function pruneEmptyDirs(root: string, relDir: string): Promise<void
   }
 }
 
-/** MD5 (hex) and size of a file's bytes, streamed. */
-export async function hashFile(path: string): Promise<{ md5: string; size: number }> {
+/**
+ * MD5 (hex) and size of a file's bytes, streamed; with `algorithm`, its flexible checksum (base64)
+ * too, in the same pass.
+ */
+export async function hashFile(
+  path: string,
+  algorithm?: ChecksumAlgorithm,
+): Promise<{ md5: string; size: number; checksum?: string }> {
   const hash = createHash('md5');
+  const extra = algorithm === undefined ? undefined : createChecksum(algorithm);
   let size = 0;
   await pipeline(
     createReadStream(path, { highWaterMark: 1 << 20 }),
     async (source: AsyncIterable<Buffer>) => {
       for await (const chunk of source) {
         hash.update(chunk);
+        extra?.update(chunk);
         size += chunk.length;
       }
     },
   );
-  return { md5: hash.digest('hex'), size };
+  const result: { md5: string; size: number; checksum?: string } = { md5: hash.digest('hex'), size };
+  if (extra !== undefined) result.checksum = extra.digest();
+  return result;
 }
 
 /** True when the directory tree under `dir` holds anything but directories. */

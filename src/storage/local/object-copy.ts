@@ -5,6 +5,7 @@
  */
 import { constants as fsConstants } from 'node:fs';
 import { chmod, copyFile, link } from 'node:fs/promises';
+import type { ChecksumAlgorithm, Checksums } from '../../s3/body.js';
 import { S3Error } from '../../s3/errors.js';
 import { encodeTags, type ObjectRow } from '../../index/object-index.js';
 import type { CopyOptions, ObjectInfo, VersionSelector } from '../backend.js';
@@ -55,7 +56,8 @@ interface Source {
 
 /**
  * Copies the bytes server-side, then commits like a PUT. The copy keeps the source's ETag and
- * checksums (same bytes); a multipart source becomes a single-part copy with an MD5 ETag. Copying
+ * checksums (same bytes) — or, with `checksumAlgorithm`, gets that checksum of its bytes instead;
+ * a multipart source becomes a single-part copy with an MD5 ETag. Copying
  * an object onto itself rewrites only its row (new LastModified; headers and metadata from
  * `replace`, else unchanged) — rejecting a self-copy without REPLACE (InvalidRequest) is the S3
  * layer's job. A source named by version id is exactly that version, even when a write makes it
@@ -80,7 +82,12 @@ export async function copyObject(
   }
 
   const same = src.bucket === dst.bucket && src.key === dst.key && version === undefined;
-  if (same && !ctx.versioning.putIsVersioned(dst.bucket, dst.key, ctx.index.getObject(dst.bucket, dst.key))) {
+  // A new checksum algorithm needs the bytes read: a self-copy then takes the copy path below.
+  if (
+    same &&
+    opts.checksumAlgorithm === undefined &&
+    !ctx.versioning.putIsVersioned(dst.bucket, dst.key, ctx.index.getObject(dst.bucket, dst.key))
+  ) {
     return copyInPlace(ctx, dst.bucket, dst.key, opts);
   }
 
@@ -93,16 +100,29 @@ export async function copyObject(
     let checksums = snapshot.checksums;
     let checksumType = snapshot.checksumType;
     let parts = snapshot.parts;
-    if (snapshot.parts !== null) {
-      // A copy is a single-part object: its ETag is the MD5 of its bytes, and a composite
-      // (per-part) checksum no longer describes it.
-      etag = (await hashFile(tmp)).md5;
+    const algorithm = newChecksumAlgorithm(snapshot, opts);
+    let computed: string | undefined;
+    if (snapshot.parts !== null || algorithm !== undefined) {
+      // One read of the copy for both: a multipart source's copy is a single-part object whose
+      // ETag is the MD5 of its bytes; x-amz-checksum-algorithm asks for a checksum of the bytes.
+      const hashed = await hashFile(tmp, algorithm);
       written = await syncFile(tmp);
-      parts = null;
-      if (checksumType === 'COMPOSITE') {
-        checksums = '{}';
-        checksumType = null;
+      computed = hashed.checksum;
+      if (snapshot.parts !== null) {
+        etag = hashed.md5;
+        parts = null;
+        // A composite (per-part) checksum no longer describes the copy.
+        if (checksumType === 'COMPOSITE') {
+          checksums = '{}';
+          checksumType = null;
+        }
       }
+    }
+    if (opts.checksumAlgorithm !== undefined) {
+      // Only the checksum asked for: computed, or the source's FULL_OBJECT value of it (same bytes).
+      const value = computed ?? parseChecksums(snapshot.checksums)[opts.checksumAlgorithm];
+      checksums = JSON.stringify({ [opts.checksumAlgorithm]: value });
+      checksumType = 'FULL_OBJECT';
     }
     const replace = opts.replace;
     const content: RowContent = {
@@ -121,6 +141,26 @@ export async function copyObject(
     await unlinkQuiet(tmp);
     throw mapStorageError(err);
   }
+}
+
+/** A stored checksums column (JSON); empty when unreadable. */
+function parseChecksums(json: string): Checksums {
+  try {
+    return (JSON.parse(json) ?? {}) as Checksums;
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * The algorithm whose checksum the copy needs computed from its bytes: `x-amz-checksum-algorithm`
+ * unless the source already holds a FULL_OBJECT value of it (verified when it was written).
+ */
+function newChecksumAlgorithm(source: Source['content'], opts: CopyOptions): ChecksumAlgorithm | undefined {
+  const algorithm = opts.checksumAlgorithm;
+  if (algorithm === undefined) return undefined;
+  const held = source.checksumType !== 'COMPOSITE' && parseChecksums(source.checksums)[algorithm];
+  return held ? undefined : algorithm;
 }
 
 /**

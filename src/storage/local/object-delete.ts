@@ -13,6 +13,7 @@ import { errnoOf, fsyncDir, mapStorageError, pruneEmptyDirs } from './fs-ops.js'
 import { candidatePaths, keyToPath, selfPath } from './key-path.js';
 import type { KeyedMutex } from './keyed-mutex.js';
 import { MISSING } from './object-read.js';
+import { assertVersionIdFormat } from './version-format.js';
 import type { LocalVersioning } from './versioning.js';
 
 /** What deletes need of the local backend. */
@@ -45,21 +46,38 @@ export async function deleteObject(
   try {
     keyToPath(key);
   } catch {
-    return opts.versionId === undefined ? {} : { versionId: opts.versionId }; // cannot exist
+    opts.precondition?.(undefined); // cannot exist
+    return opts.versionId === undefined ? {} : { versionId: opts.versionId };
   }
   const lockName = ctx.lockName(bucket, key);
   if (opts.versionId !== undefined) {
     const { versionId } = opts;
     const bypass = opts.bypassGovernance ?? false;
-    const done = await ctx.locks.run(lockName, () =>
-      ctx.versioning.deleteVersion(bucket, key, versionId, bypass),
-    );
+    const done = await ctx.locks.run(lockName, () => {
+      assertVersionIdFormat(versionId); // a malformed id is refused before any condition
+      checkCurrent(ctx, bucket, key, opts);
+      return ctx.versioning.deleteVersion(bucket, key, versionId, bypass);
+    });
+    // The null version of a key never versioned: the plain delete below, which checks again.
     if (done !== undefined) return done;
   } else if (ctx.versioning.deleteIsVersioned(bucket)) {
-    return ctx.locks.run(lockName, () => ctx.versioning.commitDelete(bucket, key));
+    return ctx.locks.run(lockName, () => {
+      checkCurrent(ctx, bucket, key, opts);
+      return ctx.versioning.commitDelete(bucket, key);
+    });
   }
-  await deleteUnversioned(ctx, bucket, key);
+  await deleteUnversioned(ctx, bucket, key, opts);
   return opts.versionId === undefined ? {} : { versionId: opts.versionId };
+}
+
+/**
+ * Runs the delete's precondition against the current object: its row, none when the key is
+ * absent or its latest version is a delete marker (no row then). The caller holds the key's lock.
+ */
+function checkCurrent(ctx: DeleteContext, bucket: string, key: string, opts: DeleteOptions): void {
+  if (opts.precondition === undefined) return;
+  const row = ctx.index.getObject(bucket, key);
+  opts.precondition(row && ctx.versioning.infoOfRow(row));
 }
 
 /** Deletes the row and ends `intent` in one (group) commit. */
@@ -71,11 +89,17 @@ function dropRow(ctx: DeleteContext, bucket: string, key: string, intent: Journa
 }
 
 /** The plain delete: the key's file (wherever it was placed) unlinked, then its row dropped. */
-async function deleteUnversioned(ctx: DeleteContext, bucket: string, key: string): Promise<void> {
+async function deleteUnversioned(
+  ctx: DeleteContext,
+  bucket: string,
+  key: string,
+  opts: DeleteOptions,
+): Promise<void> {
   const natural = keyToPath(key);
   const root = ctx.bucketDir(bucket);
   const removed = await ctx.locks.run(ctx.lockName(bucket, key), async () => {
     const row = ctx.index.getObject(bucket, key);
+    opts.precondition?.(row && ctx.versioning.infoOfRow(row));
     const places = row
       ? [row.path, ...candidatePaths(key).filter((p) => p !== row.path)]
       : [natural, selfPath(natural)];
