@@ -21,6 +21,7 @@ import {
   GetBucketVersioningCommand,
   GetObjectCommand,
   GetObjectLockConfigurationCommand,
+  GetObjectLegalHoldCommand,
   GetObjectRetentionCommand,
   HeadObjectCommand,
   PutBucketVersioningCommand,
@@ -89,6 +90,27 @@ describe('AWS SDK v3: object lock (advanced mode)', () => {
         404,
       );
     }
+  });
+
+  it('without object lock: a missing key is NoSuchKey and a bad legal-hold body MalformedXML before the lock is judged', async () => {
+    const Bucket = await newBucket(s3, 'noorder', { versioning: 'Enabled' });
+    for (const send of [
+      () => s3.send(new GetObjectRetentionCommand({ Bucket, Key: 'missing' })),
+      () => s3.send(new GetObjectLegalHoldCommand({ Bucket, Key: 'missing' })),
+    ]) {
+      await expectError(send(), 'NoSuchKey', 404);
+    }
+    await s3.send(new PutObjectCommand({ Bucket, Key: 'k', Body: 'k' }));
+    await expectError(s3.send(new GetObjectRetentionCommand({ Bucket, Key: 'k' })), 'InvalidRequest', 400);
+    const body = '<LegalHold><Status>invalid_status</Status></LegalHold>';
+    const res = await rawRequest(srv.endpoint, {
+      method: 'PUT',
+      path: `/${Bucket}/k?legal-hold`,
+      headers: { 'content-md5': contentMd5(body) },
+      body,
+    });
+    assert.equal(res.status, 400, res.text);
+    assert.equal(errorCode(res.text), 'MalformedXML');
   });
 
   it('PutObjectLockConfiguration enables object lock on a versioning-enabled bucket only', async () => {

@@ -32,8 +32,31 @@ async function lockedBucket(
 ): Promise<VersioningStore> {
   assertBucketAllowed(ctx.settings, bucket);
   const store = versioningOf(ctx, operation);
-  if (!(await store.getBucketConfig(bucket)).objectLock) throw new S3Error('InvalidRequest', MISSING_LOCK);
+  await assertObjectLockEnabled(store, bucket);
   return store;
+}
+
+/** InvalidRequest "Bucket is missing Object Lock Configuration" unless the bucket has object lock. */
+async function assertObjectLockEnabled(store: VersioningStore, bucket: string): Promise<void> {
+  if (!(await store.getBucketConfig(bucket)).objectLock) throw new S3Error('InvalidRequest', MISSING_LOCK);
+}
+
+/**
+ * The version a Get*Retention / Get*LegalHold names, then the bucket's object lock: a missing key
+ * is NoSuchKey before the bucket's lock is judged (versitygw's tests against AWS).
+ */
+async function lockedVersion(
+  ctx: HandlerContext,
+  bucket: string,
+  key: string,
+  query: Query,
+  operation: string,
+) {
+  assertBucketAllowed(ctx.settings, bucket);
+  const store = versioningOf(ctx, operation);
+  const info = await ctx.backend.headObject(bucket, key, versionSelector(ctx, query));
+  await assertObjectLockEnabled(store, bucket);
+  return info;
 }
 
 /**
@@ -239,8 +262,7 @@ export async function getObjectRetention(
   key: string,
   query: Query,
 ): Promise<S3Result> {
-  await lockedBucket(ctx, bucket, 'GetObjectRetention');
-  const info = await ctx.backend.headObject(bucket, key, versionSelector(ctx, query));
+  const info = await lockedVersion(ctx, bucket, key, query, 'GetObjectRetention');
   if (info.lock?.mode === undefined) throw new S3Error('NoSuchObjectLockConfiguration');
   return xmlResult(retentionXml(info.lock));
 }
@@ -252,9 +274,12 @@ export async function putObjectLegalHold(
   key: string,
   query: Query,
 ): Promise<S3Result> {
-  const store = await lockedBucket(ctx, bucket, 'PutObjectLegalHold');
+  // The body is judged before the bucket's lock (MalformedXML first; versitygw's tests against AWS).
+  assertBucketAllowed(ctx.settings, bucket);
+  const store = versioningOf(ctx, 'PutObjectLegalHold');
   requireIntegrity(ctx, 'PutObjectLegalHold');
   const on = parseLegalHold(await readSmallBody(ctx.body.stream));
+  await assertObjectLockEnabled(store, bucket);
   const versionId = await store.updateObjectLock(bucket, key, versionSelector(ctx, query), (current) => ({
     ...current,
     legalHold: on,
@@ -268,8 +293,7 @@ export async function getObjectLegalHold(
   key: string,
   query: Query,
 ): Promise<S3Result> {
-  await lockedBucket(ctx, bucket, 'GetObjectLegalHold');
-  const info = await ctx.backend.headObject(bucket, key, versionSelector(ctx, query));
+  const info = await lockedVersion(ctx, bucket, key, query, 'GetObjectLegalHold');
   if (info.lock?.legalHold === undefined) throw new S3Error('NoSuchObjectLockConfiguration');
   return xmlResult(legalHoldXml(info.lock.legalHold));
 }
