@@ -4,10 +4,7 @@
  * (storage/multipart-completions.ts).
  */
 import type Database from 'better-sqlite3';
-import type { ChecksumAlgorithm, Checksums } from '../s3/body.js';
-import type { ObjectHeaders } from '../storage/backend.js';
 import type { CompletedPart, CompletionRecord, CompletionResult } from '../storage/multipart-completions.js';
-import type { ChecksumType } from '../storage/multipart.js';
 import type { UploadIndex } from './upload-index.js';
 
 interface CompletionRow {
@@ -23,18 +20,7 @@ interface CompletionRow {
 type PartTuple = [number, string, number, string | null];
 
 /** `result` JSON: CompletionResult with the date as ms since the epoch. */
-interface StoredResult {
-  etag: string;
-  size: number;
-  lastModified: number;
-  headers: ObjectHeaders;
-  metadata: Record<string, string>;
-  checksums: Checksums;
-  checksumType?: 'FULL_OBJECT' | 'COMPOSITE';
-  versionId?: string;
-  checksumAlgorithm?: ChecksumAlgorithm;
-  uploadChecksumType?: ChecksumType;
-}
+type StoredResult = Omit<CompletionResult, 'lastModified'> & { lastModified: number };
 
 function toRow(r: CompletionRecord): CompletionRow {
   const { lastModified, ...rest } = r.result;

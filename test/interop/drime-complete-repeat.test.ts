@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   CreateMultipartUploadCommand,
@@ -16,40 +15,15 @@ import {
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { createS3Server, DrimeBackend, type S3Server } from '../../src/index.js';
 import { startFakeDrime, type FakeDrime } from '../fakes/drime/server.js';
 import { completeUpload, multipartETag } from '../helpers/multipart.js';
-import { TEST_CREDENTIALS, sdkClient, tempDir } from '../helpers/server.js';
+import { tempDir } from '../helpers/server.js';
 import { expectError } from '../helpers/versioning.js';
-import { fakeFiles } from './drime-helpers.js';
+import { fakeFiles, serveDrime } from './drime-helpers.js';
 
 const MiB = 1024 * 1024;
 const T = { timeout: 120_000 };
 const Bucket = 'default';
-
-/** The Drime backend (default mode, root `Backups/S3`, state in `dir`) behind an S3 server. */
-async function serve(fake: FakeDrime, dir: string): Promise<{ s3: S3Client; close(): Promise<void> }> {
-  const backend = await DrimeBackend.open({
-    apiKey: fake.token,
-    workspaceId: 0,
-    apiUrl: fake.apiUrl,
-    advanced: false,
-    rootFolder: 'Backups/S3',
-    indexPath: join(dir, 'index.sqlite'),
-    spoolDir: join(dir, 'spool'),
-  });
-  const server: S3Server = createS3Server({ backend, ...TEST_CREDENTIALS });
-  const { url } = await server.listen(0, '127.0.0.1');
-  const s3 = sdkClient(url);
-  return {
-    s3,
-    async close() {
-      s3.destroy();
-      await server.close(2000);
-      await backend.close();
-    },
-  };
-}
 
 /** An upload of `Key` with 5 MiB + 1000 bytes in two parts, ready to complete. */
 async function uploaded(s3: S3Client, Key: string) {
@@ -72,7 +46,7 @@ describe('CompleteMultipartUpload repeated (Drime backend, fake API)', () => {
   before(async () => {
     fake = await startFakeDrime({ sameName: 'replace', download: 'stream' });
     dir = await tempDir('s3local-drime-repeat-');
-    srv = await serve(fake, dir);
+    srv = await serveDrime(fake, dir);
   });
   after(async () => {
     await srv.close();
@@ -118,7 +92,7 @@ describe('CompleteMultipartUpload repeated (Drime backend, fake API)', () => {
     const { upload, Parts } = await uploaded(srv.s3, 'repeat/restart.bin');
     const first = await completeUpload(srv.s3, upload, Parts);
     await srv.close();
-    srv = await serve(fake, dir);
+    srv = await serveDrime(fake, dir);
     const again = await completeUpload(srv.s3, upload, Parts);
     assert.equal(again.ETag, first.ETag);
   });

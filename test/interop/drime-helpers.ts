@@ -175,6 +175,32 @@ export interface InProcessDrime {
 export async function startInProcessDrime(prefix: string): Promise<InProcessDrime> {
   const fake = await startFakeDrime({ sameName: 'replace', download: 'stream' });
   const dir = await tempDir(prefix);
+  const served = await serveDrime(fake, dir);
+  return {
+    fake,
+    ...served,
+    async close() {
+      await served.close();
+      await fake.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The Drime backend (default mode, root `Backups/S3`) and an in-process S3 server on it. */
+export interface ServedDrime {
+  backend: DrimeBackend;
+  server: S3Server;
+  s3: S3Client;
+  /** Stops the server and the backend; the fake and `dir` stay (a restart reuses them). */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the Drime backend on `fake` (default bucket mode, root `Backups/S3`, index and spool in
+ * `dir`) behind an in-process S3 server with the test credentials.
+ */
+export async function serveDrime(fake: FakeDrime, dir: string): Promise<ServedDrime> {
   const backend = await DrimeBackend.open({
     apiKey: fake.token,
     workspaceId: 0,
@@ -188,7 +214,6 @@ export async function startInProcessDrime(prefix: string): Promise<InProcessDrim
   const { url } = await server.listen(0, '127.0.0.1');
   const s3 = sdkClient(url);
   return {
-    fake,
     backend,
     server,
     s3,
@@ -196,8 +221,6 @@ export async function startInProcessDrime(prefix: string): Promise<InProcessDrim
       s3.destroy();
       await server.close(2000);
       await backend.close();
-      await fake.close();
-      await rm(dir, { recursive: true, force: true });
     },
   };
 }

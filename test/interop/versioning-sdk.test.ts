@@ -497,39 +497,11 @@ describe('AWS SDK v3: bucket versioning (advanced mode)', () => {
     }
     const marker = (await s3.send(new DeleteObjectCommand({ Bucket, Key: 'src' }))).VersionId!;
     const unknown = v1.slice(0, -1) + (v1.endsWith('A') ? 'B' : 'A'); // well-formed, never issued
-    await expectError(
-      s3.send(
-        new UploadPartCopyCommand({
-          Bucket,
-          Key,
-          UploadId,
-          PartNumber: 4,
-          CopySource: `${Bucket}/src?versionId=${marker}`,
-        }),
-      ),
-      'InvalidRequest',
-      400,
-    );
-    await expectError(
-      s3.send(
-        new UploadPartCopyCommand({
-          Bucket,
-          Key,
-          UploadId,
-          PartNumber: 4,
-          CopySource: `${Bucket}/src?versionId=${unknown}`,
-        }),
-      ),
-      'NoSuchVersion',
-      404,
-    );
-    await expectError(
-      s3.send(
-        new UploadPartCopyCommand({ Bucket, Key, UploadId, PartNumber: 4, CopySource: `${Bucket}/src` }),
-      ),
-      'NoSuchKey',
-      404,
-    );
+    const copyPart4 = (CopySource: string) =>
+      s3.send(new UploadPartCopyCommand({ Bucket, Key, UploadId, PartNumber: 4, CopySource }));
+    await expectError(copyPart4(`${Bucket}/src?versionId=${marker}`), 'InvalidRequest', 400);
+    await expectError(copyPart4(`${Bucket}/src?versionId=${unknown}`), 'NoSuchVersion', 404);
+    await expectError(copyPart4(`${Bucket}/src`), 'NoSuchKey', 404);
   });
 
   it('CompleteMultipartUpload returns the new version id and keeps the previous version', async () => {
