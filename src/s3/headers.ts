@@ -174,9 +174,9 @@ export function parseRange(value: string | undefined, size: number): ByteRange |
   if (a === '') {
     if (b === '') return undefined;
     const suffix = Number(b);
-    // The last N bytes of an empty object are the empty object: S3 answers it whole (200).
-    if (size === 0) return undefined;
     if (suffix === 0) throw invalidRange(value, size);
+    // The last N > 0 bytes of an empty object are the empty object: S3 answers it whole (200).
+    if (size === 0) return undefined;
     start = Math.max(0, size - suffix);
     end = size - 1;
   } else {

@@ -39,6 +39,10 @@ describe('parseRange', () => {
     assert.equal(parseRange('bytes=0 -1', 100), undefined);
     // A suffix of an empty object is the empty object (S3: 200, no Content-Range).
     assert.equal(parseRange('bytes=-1', 0), undefined);
+    assert.throws(
+      () => parseRange('bytes=-0', 0),
+      (e: S3Error) => e.code === 'InvalidRange',
+    );
   });
   it('throws 416 InvalidRange with Content-Range when unsatisfiable', () => {
     for (const [r, size] of [
